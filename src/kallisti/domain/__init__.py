@@ -1,0 +1,1 @@
+"""Plain models and rules, with no I/O."""

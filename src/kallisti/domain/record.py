@@ -1,0 +1,108 @@
+"""The trial record: what each step did, line by line, as it happened.
+
+Its JSON shape is Kallisti's::
+
+    {"pre_steps": [...], "steps": [...], "post_steps": [...], "result": [...]}
+
+where each step entry is ``{"step_name", "step_parameters", "logs": [...]}`` and a
+log line reads ``[2026-01-31T12:00:00.123Z - INFO] <message>``. Empty sections are left
+out. Every line passes through the trial's `SecretRedactor` before it is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from copy import deepcopy
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from kallisti.domain.secrets import SecretRedactor
+
+__all__ = ["SECTIONS", "Clock", "Section", "StepLog", "TrialRecord", "utc_now"]
+
+Section = Literal["pre_steps", "steps", "post_steps"]
+SECTIONS: tuple[Section, ...] = ("pre_steps", "steps", "post_steps")
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default clock: aware UTC now."""
+    return datetime.now(UTC)
+
+
+def _line(clock: Clock, level: str, message: str) -> str:
+    stamp = clock().astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+    return f"[{stamp}Z - {level}] {message}"
+
+
+class StepLog:
+    """The log of one step inside a trial record."""
+
+    def __init__(self, entry: dict[str, Any], record: TrialRecord) -> None:
+        self._entry = entry
+        self._record = record
+
+    def info(self, message: str) -> None:
+        self._record.append_line(self._entry["logs"], "INFO", message)
+
+    def error(self, message: str) -> None:
+        self._record.append_line(self._entry["logs"], "ERROR", message)
+
+
+class TrialRecord:
+    """A trial record being written; `to_json()` gives the stored form."""
+
+    def __init__(
+        self,
+        existing: Mapping[str, Any] | None = None,
+        *,
+        redactor: SecretRedactor | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        existing = existing or {}
+        self._sections: dict[str, list[dict[str, Any]]] = {
+            section: deepcopy(list(existing.get(section, []))) for section in SECTIONS
+        }
+        self._result: list[str] = list(existing.get("result", []))
+        self.redactor = redactor or SecretRedactor()
+        self._clock = clock
+        self._on_change: Callable[[], None] = lambda: None
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every change (the worker persists the record)."""
+        self._on_change = callback
+
+    def start_step(
+        self, section: Section, name: str, parameters: Mapping[str, Any]
+    ) -> StepLog:
+        """Add a step entry to `section` and return its log."""
+        entry = {
+            "step_name": self.redactor.redact_text(name),
+            "step_parameters": self.redactor.redact(dict(parameters)),
+            "logs": [],
+        }
+        self._sections[section].append(entry)
+        self._on_change()
+        return StepLog(entry, self)
+
+    def append_line(self, lines: list[str], level: str, message: str) -> None:
+        lines.append(_line(self._clock, level, self.redactor.redact_text(message)))
+        self._on_change()
+
+    def result(self, message: str, level: str = "INFO") -> None:
+        """Add a closing line to the record's `result`."""
+        self.append_line(self._result, level, message)
+
+    def steps_in(self, section: Section) -> int:
+        return len(self._sections[section])
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form: a deep copy, with empty sections left out."""
+        data: dict[str, Any] = {
+            section: deepcopy(entries)
+            for section, entries in self._sections.items()
+            if entries
+        }
+        if self._result:
+            data["result"] = list(self._result)
+        return data

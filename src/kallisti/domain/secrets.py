@@ -1,0 +1,101 @@
+"""Keeping secrets out of everything Kallisti writes down.
+
+Two rules, applied to trial records, reports, logs and API responses:
+- a `where` value under a key that names a secret is replaced by the mask;
+- every secret value learnt while a trial runs (credential values, fetched tokens,
+  those masked values) is replaced wherever it appears in a log line or a result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["MASK", "SecretRedactor", "is_secret_key", "mask_secret_fields"]
+
+MASK = "*****"
+
+_SECRET_KEY = re.compile(
+    r"secret|passw(or)?d|pwd|token|api[_-]?key|apikey|private[_-]?key|"
+    r"auth(?!or)|cookie|credential|session[_-]?id|access[_-]?key",
+    re.IGNORECASE,
+)
+# Keys that *name where* a secret lives, not the secret itself.
+_SECRET_REFERENCE_KEYS = frozenset(
+    {"username_key", "password_key", "token_path", "token_key", "type"}
+)
+# Values shorter than this are not hunted in free text: masking "a" or "1"
+# everywhere would destroy the record without protecting anything.
+_MIN_REDACTED_LENGTH = 4
+
+
+def is_secret_key(key: str) -> bool:
+    """Tell whether a `where` key names a secret value."""
+    return key.lower() not in _SECRET_REFERENCE_KEYS and bool(_SECRET_KEY.search(key))
+
+
+def mask_secret_fields(value: Any) -> Any:
+    """Return a copy of `value` with the values under secret-naming keys masked."""
+    if isinstance(value, Mapping):
+        return {
+            key: (
+                MASK
+                if is_secret_key(str(key)) and isinstance(item, str | int | float)
+                else mask_secret_fields(item)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_secret_fields(item) for item in value]
+    return value
+
+
+def secret_field_values(value: Any) -> list[str]:
+    """Return the scalar values found under secret-naming keys, at any depth."""
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if is_secret_key(str(key)) and isinstance(item, str | int | float):
+                found.append(str(item))
+            else:
+                found.extend(secret_field_values(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(secret_field_values(item))
+    return found
+
+
+class SecretRedactor:
+    """Masks known secret values in text and in JSON-like data."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self.add(*secrets)
+
+    def add(self, *secrets: str | None) -> None:
+        """Learn secret values; short or empty ones are ignored."""
+        for secret in secrets:
+            if secret and len(secret) >= _MIN_REDACTED_LENGTH:
+                self._secrets.add(secret)
+
+    def redact_text(self, text: str) -> str:
+        # Longest first, so a secret containing another is masked whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def redact(self, value: Any) -> Any:
+        """Return a copy of JSON-like `value` with secret values masked."""
+        if not self._secrets:
+            return value
+        if isinstance(value, str):
+            return self.redact_text(value)
+        if isinstance(value, Mapping):
+            return {
+                self.redact_text(str(key)): self.redact(item) for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.redact(item) for item in value]
+        return value

@@ -1,0 +1,352 @@
+"""Runs one trial: template check, pre steps, steps, post steps, into the record.
+
+Order and outcome (SPEC §3):
+- a template naming a parameter without value → `Invalid`, nothing runs;
+- a pre step fails → `Aborted`, steps are skipped, post steps run;
+- a step fails → `Failed`, the remaining steps are skipped, post steps run;
+- a post step fails → `Failed`; the other post steps still run (clean-up does
+  as much as it can);
+- a stop → the running step is interrupted, no further pre step or step runs,
+  post steps run, then `Stopped`.
+The record is closed, complete, in the same write that sets the terminal status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kallisti.credentials import Credential, CredentialRegistry
+from kallisti.domain.errors import (
+    InvalidArguments,
+    KallistiError,
+    MissingParameterValueError,
+    StepError,
+    StepFailed,
+    StepTimedOut,
+)
+from kallisti.domain.expectations import check_all, parse_expectations
+from kallisti.domain.models import Step, TrialStatus
+from kallisti.domain.record import Clock, Section, StepLog, TrialRecord, utc_now
+from kallisti.domain.secrets import SecretRedactor, mask_secret_fields, secret_field_values
+from kallisti.domain.templating import Templates
+from kallisti.engine.plan import StopSignal, TrialPlan, TrialRecorder
+from kallisti.modules.context import STEP_CONTEXT_PARAMETER, StepContext
+from kallisti.modules.registry import Action, ModuleRegistry
+
+__all__ = ["TrialEngine", "step_name"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STEP_TIMEOUT_SECONDS = 600.0
+
+
+def step_name(do: str) -> str:
+    """Kallisti's step name: the action part of `do`, as words (`Http probe`)."""
+    return do.split(".", 1)[1].replace("_", " ").capitalize()
+
+
+class _Interrupted(Exception):
+    """The running step was cut short by a stop."""
+
+
+@dataclass
+class _Failure:
+    section: Section
+    error: KallistiError
+
+    def line(self, status: TrialStatus) -> str:
+        return (
+            f"Trial {status.value}. Type: {type(self.error).__name__}. "
+            f"Error: [in: {self.section}, reason: {self.error}]"
+        )
+
+
+class TrialEngine:
+    """Runs trial plans with the actions of a module registry."""
+
+    def __init__(
+        self,
+        modules: ModuleRegistry,
+        credentials: CredentialRegistry,
+        *,
+        step_timeout_seconds: float = DEFAULT_STEP_TIMEOUT_SECONDS,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._modules = modules
+        self._credentials = credentials
+        self._step_timeout = step_timeout_seconds
+        self._clock = clock
+
+    def new_record(self, existing: Mapping[str, Any] | None = None) -> TrialRecord:
+        return TrialRecord(existing, redactor=SecretRedactor(), clock=self._clock)
+
+    async def run(
+        self, plan: TrialPlan, recorder: TrialRecorder, stop: StopSignal
+    ) -> TrialStatus:
+        """Run `plan` to a terminal status, which is returned once recorded."""
+        record = self.new_record()
+        record.on_change(lambda: recorder.changed(record))
+        status = await self._run_phases(plan, record, stop)
+        await asyncio.shield(recorder.close(status, record))
+        return status
+
+    async def recover(
+        self,
+        plan: TrialPlan,
+        existing_record: Mapping[str, Any],
+        recorder: TrialRecorder,
+        reason: str,
+    ) -> TrialStatus:
+        """Close a trial whose worker was lost: run its post steps, end `Failed`.
+
+        No pre step or step runs again: chaos is never injected twice.
+        """
+        record = self.new_record(existing_record)
+        record.on_change(lambda: recorder.changed(record))
+        record.result(f"The worker running this trial was lost: {reason}", "ERROR")
+        templates = Templates(plan.parameters)
+        failures = await self._run_post_steps(plan, templates, record)
+        record.result(
+            "Trial Failed. Type: WorkerLost. Error: the trial was interrupted by the "
+            "loss of its worker; post steps were run to clean up"
+            + (" but some failed." if failures else "."),
+            "ERROR",
+        )
+        await asyncio.shield(recorder.close(TrialStatus.FAILED, record))
+        return TrialStatus.FAILED
+
+    async def _run_phases(
+        self, plan: TrialPlan, record: TrialRecord, stop: StopSignal
+    ) -> TrialStatus:
+        templates = Templates(plan.parameters)
+        missing: set[str] = set()
+        for step in (*plan.pre_steps, *plan.steps, *plan.post_steps):
+            missing |= templates.missing(step.where)
+        if missing:
+            error = MissingParameterValueError(missing)
+            record.result(
+                f"Trial Invalid. Type: {type(error).__name__}. Error: {error}", "ERROR"
+            )
+            return TrialStatus.INVALID
+        if stop.requested:
+            record.result(
+                f"Trial Stopped before it started: {stop.reason}. Nothing ran.", "ERROR"
+            )
+            return TrialStatus.STOPPED
+
+        failure: _Failure | None = None
+        status = TrialStatus.SUCCEEDED
+        for section, steps, failed_status in (
+            ("pre_steps", plan.pre_steps, TrialStatus.ABORTED),
+            ("steps", plan.steps, TrialStatus.FAILED),
+        ):
+            for step in steps:
+                if stop.requested:
+                    break
+                error = await self._run_step(section, step, templates, record, stop, plan)
+                if error is not None:
+                    failure, status = _Failure(section, error), failed_status
+                    break
+            if failure is not None or stop.requested:
+                break
+        if stop.requested:
+            status = TrialStatus.STOPPED
+
+        post_failures = await self._run_post_steps(plan, templates, record)
+        if post_failures and status is TrialStatus.SUCCEEDED:
+            failure, status = post_failures[0], TrialStatus.FAILED
+
+        if status is TrialStatus.SUCCEEDED:
+            record.result("Trial Completed.")
+        elif status is TrialStatus.STOPPED:
+            record.result(f"Trial Stopped. Reason: {stop.reason}.", "ERROR")
+        elif failure is not None:
+            record.result(failure.line(status), "ERROR")
+        unreported = [f for f in post_failures if f is not failure]
+        if unreported:
+            record.result(
+                "Clean-up incomplete: " + "; ".join(str(f.error) for f in unreported),
+                "ERROR",
+            )
+        return status
+
+    async def _run_post_steps(
+        self, plan: TrialPlan, templates: Templates, record: TrialRecord
+    ) -> list[_Failure]:
+        # Post steps are the clean-up: a stop does not interrupt them, and one
+        # failing does not keep the others from running.
+        never = StopSignal()
+        failures = []
+        for step in plan.post_steps:
+            error = await self._run_step("post_steps", step, templates, record, never, plan)
+            if error is not None:
+                failures.append(_Failure("post_steps", error))
+        return failures
+
+    async def _run_step(
+        self,
+        section: Section,
+        step: Step,
+        templates: Templates,
+        record: TrialRecord,
+        stop: StopSignal,
+        plan: TrialPlan,
+    ) -> KallistiError | None:
+        """Run one step into its log; return the error that ended it, if any."""
+        try:
+            where = templates.render(step.where)
+        except Exception as err:  # a filter given a value it cannot take
+            where, render_error = dict(step.where), _driver_failure(err)
+        else:
+            render_error = None
+        credentials_spec = where.pop("credentials", None)
+        record.redactor.add(*secret_field_values(where))
+        recorded_parameters = mask_secret_fields(
+            where if credentials_spec is None else {**where, "credentials": credentials_spec}
+        )
+        log = record.start_step(section, step_name(step.do), recorded_parameters)
+        log.info("Starting command execution.")
+        try:
+            if render_error is not None:
+                raise render_error
+            action = self._modules.resolve(step.do)
+            arguments = self._arguments(action, where, credentials_spec, record.redactor)
+            if action.accepts(STEP_CONTEXT_PARAMETER):
+                arguments[STEP_CONTEXT_PARAMETER] = self._step_context(log, record, plan)
+            if plan.dry_run and not action.accepts("dry_run"):
+                log.info(f"Dry run: would run {step.do}; nothing was changed.")
+                log.info("Completed.")
+                return None
+            if plan.dry_run:
+                arguments["dry_run"] = True
+            result = await self._call(action, arguments, step, stop)
+            if result is not None:
+                log.info(f"Result: {result}.")
+            expectations = parse_expectations(step.expect)
+            if expectations:
+                check_all(expectations, result)
+                log.info(f"Succeeded. All expectations passed: {step.expect}.")
+            log.info("Completed.")
+            return None
+        except _Interrupted:
+            error: KallistiError = StepFailed(f"Step interrupted: {stop.reason}.")
+        except StepError as err:
+            error = err
+        except Exception as err:  # a driver's own error: one line, cause chained
+            error = _driver_failure(err)
+        _log_failure(log, error, plan, record.redactor)
+        return error
+
+    def _arguments(
+        self,
+        action: Action,
+        where: dict[str, Any],
+        credentials_spec: Any,
+        redactor: SecretRedactor,
+    ) -> dict[str, Any]:
+        if STEP_CONTEXT_PARAMETER in where:
+            raise InvalidArguments(f"`{STEP_CONTEXT_PARAMETER}` is reserved.")
+        arguments = dict(where)
+        if not action.accepts("credentials"):
+            if credentials_spec is not None:
+                raise InvalidArguments(f"{action.do} does not take `credentials`.")
+        else:
+            spec = credentials_spec or action.default_credentials(where)
+            if spec is not None:
+                credential = self._credentials.build(spec)
+                redactor.add(*credential.secrets())
+                arguments["credentials"] = credential
+        injected = {STEP_CONTEXT_PARAMETER: None} if action.accepts(STEP_CONTEXT_PARAMETER) else {}
+        try:
+            action.signature.bind(**arguments, **injected)
+        except TypeError as err:
+            accepted = ", ".join(
+                name
+                for name in action.signature.parameters
+                if name not in ("credentials", STEP_CONTEXT_PARAMETER)
+            )
+            raise InvalidArguments(
+                f"`where` does not fit {action.do}: {err}. It takes: {accepted}."
+            ) from None
+        return arguments
+
+    def _step_context(
+        self, log: StepLog, record: TrialRecord, plan: TrialPlan
+    ) -> StepContext:
+        loop = asyncio.get_running_loop()
+        loop_thread = threading.get_ident()
+
+        def log_line(message: str) -> None:
+            # A blocking action calls this from its thread; the record lives
+            # on the event loop.
+            if threading.get_ident() == loop_thread:
+                log.info(message)
+            else:
+                loop.call_soon_threadsafe(log.info, message)
+
+        def build_credential(spec: Mapping[str, Any]) -> Credential:
+            credential = self._credentials.build(spec)
+            record.redactor.add(*credential.secrets())
+            return credential
+
+        return StepContext(
+            log=log_line,
+            add_secret=record.redactor.add,
+            build_credential=build_credential,
+            dry_run=plan.dry_run,
+        )
+
+    async def _call(
+        self, action: Action, arguments: dict[str, Any], step: Step, stop: StopSignal
+    ) -> Any:
+        if action.is_async:
+            call = action.function(**arguments)
+        else:
+            # A blocking driver runs in a thread. A stop or time-out abandons the
+            # thread's result; the thread itself runs on until the driver returns.
+            call = asyncio.to_thread(functools.partial(action.function, **arguments))
+        action_task = asyncio.ensure_future(call)
+        stop_task = asyncio.ensure_future(stop.wait())
+        timeout = step.timeout_seconds or self._step_timeout
+        try:
+            done, _ = await asyncio.wait(
+                {action_task, stop_task},
+                timeout=timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            stop_task.cancel()
+            if not action_task.done():
+                action_task.cancel()
+        if action_task in done:
+            return action_task.result()
+        if stop_task in done:
+            raise _Interrupted
+        raise StepTimedOut(timeout)
+
+
+def _driver_failure(err: Exception) -> StepFailed:
+    text = str(err).strip().splitlines()
+    message = f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+    failure = StepFailed(message)
+    failure.__cause__ = err
+    return failure
+
+
+def _log_failure(
+    log: StepLog, error: KallistiError, plan: TrialPlan, redactor: SecretRedactor
+) -> None:
+    log.error(f"Step failed. Type: {type(error).__name__}. Error: {error}")
+    # No traceback: a driver's exception text may carry a secret the redactor
+    # masks here but a formatted traceback would print in full.
+    logger.warning(
+        "step failed: %s",
+        redactor.redact_text(str(error)),
+        extra={"trial_id": str(plan.trial_id), "action": "step_failed"},
+    )

@@ -1,0 +1,146 @@
+"""`cm`: common actions — HTTP probes and requests, and waiting.
+
+Both HTTP actions return Kallisti's dict::
+
+    {"status_code", "response_text", "response_headers",
+     "response_time_in_seconds", "response"?}
+
+with `response` present when the body is JSON. Every call has a time-out
+(`timeout`, default 30 s): a target that never answers fails the step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from kallisti.domain.errors import InvalidArguments, StepFailed
+from kallisti.modules.cm.auth import authorization_header
+from kallisti.modules.context import StepContext
+
+__all__ = ["http_probe", "http_request", "wait"]
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+_PROBE_METHODS = ("GET", "POST")
+_REQUEST_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+async def http_probe(
+    *,
+    url: str,
+    method: str = "GET",
+    request_body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    authentication: Mapping[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    verify_tls: bool = True,
+    step_context: StepContext,
+) -> dict[str, Any]:
+    """Call `url` and fail the step when the status is 400 or more (GET or POST)."""
+    method = method.upper()
+    if method not in _PROBE_METHODS:
+        raise InvalidArguments(
+            f"Invalid method: {method}. HTTP Probe allows only GET and POST methods"
+        )
+    result = await _send(
+        url, method, request_body, headers, authentication, timeout, verify_tls, step_context
+    )
+    if result["status_code"] >= 400:
+        raise StepFailed(
+            f"Http probe failed after {result['response_time_in_seconds']} seconds for "
+            f"url {url} with status code {result['status_code']}. "
+            f"Details: {_excerpt(result['response_text'])}"
+        )
+    return result
+
+
+async def http_request(
+    *,
+    url: str,
+    method: str = "GET",
+    request_body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    authentication: Mapping[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    verify_tls: bool = True,
+    step_context: StepContext,
+) -> dict[str, Any]:
+    """Call `url` with any method; never fails on the status (check it in `expect`)."""
+    method = method.upper()
+    if method not in _REQUEST_METHODS:
+        raise InvalidArguments(
+            f"Invalid method: {method}. Please specify a valid HTTP request method "
+            f"({', '.join(_REQUEST_METHODS)})"
+        )
+    return await _send(
+        url, method, request_body, headers, authentication, timeout, verify_tls, step_context
+    )
+
+
+async def wait(*, time_in_seconds: float) -> None:
+    """Wait `time_in_seconds` (a stop interrupts it at once)."""
+    if isinstance(time_in_seconds, bool) or not isinstance(time_in_seconds, int | float):
+        raise InvalidArguments(
+            f"Expected a number for argument 'time_in_seconds' (got "
+            f"{type(time_in_seconds).__name__})"
+        )
+    if time_in_seconds < 0:
+        raise InvalidArguments("'time_in_seconds' cannot be negative")
+    await asyncio.sleep(time_in_seconds)
+
+
+async def _send(
+    url: str,
+    method: str,
+    request_body: Any,
+    headers: Mapping[str, str] | None,
+    authentication: Mapping[str, Any] | None,
+    timeout: float,
+    verify_tls: bool,
+    context: StepContext,
+) -> dict[str, Any]:
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise InvalidArguments(f"url must be an http:// or https:// URL, got {url!r}")
+    request_headers = {str(k): str(v) for k, v in (headers or {}).items()}
+    content = None
+    if method in _BODY_METHODS and request_body is not None:
+        content = json.dumps(request_body)
+        request_headers.setdefault("Content-Type", "application/json")
+    async with httpx.AsyncClient(timeout=timeout, verify=verify_tls) as client:
+        if authentication:
+            request_headers.update(
+                await authorization_header(client, authentication, context)
+            )
+        started = time.perf_counter()
+        try:
+            response = await client.request(
+                method, url, content=content, headers=request_headers
+            )
+        except httpx.TimeoutException as err:
+            raise StepFailed(
+                f"No answer from {url} within {timeout:g} seconds ({type(err).__name__})."
+            ) from err
+        except httpx.HTTPError as err:
+            raise StepFailed(f"Request to {url} failed: {type(err).__name__}: {err}") from err
+        elapsed = round(time.perf_counter() - started, 6)
+    result: dict[str, Any] = {
+        "status_code": response.status_code,
+        "response_text": response.text,
+        "response_headers": dict(response.headers),
+        "response_time_in_seconds": elapsed,
+    }
+    try:
+        result["response"] = response.json()
+    except ValueError:
+        pass
+    return result
+
+
+def _excerpt(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

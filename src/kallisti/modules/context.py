@@ -1,0 +1,46 @@
+"""What an action may ask of the engine while it runs, through `step_context`.
+
+An action that declares a keyword-only ``step_context: StepContext`` parameter
+gets one; step data can never supply it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kallisti.credentials.base import Credential
+
+__all__ = ["STEP_CONTEXT_PARAMETER", "StepContext"]
+
+STEP_CONTEXT_PARAMETER = "step_context"
+
+
+class StepContext:
+    """Logging into the step's record, secrets to hide, credentials to build."""
+
+    def __init__(
+        self,
+        *,
+        log: Callable[[str], None],
+        add_secret: Callable[[str], None],
+        build_credential: Callable[[Mapping[str, Any]], Credential],
+        dry_run: bool = False,
+    ) -> None:
+        self._log = log
+        self._add_secret = add_secret
+        self._build_credential = build_credential
+        self.dry_run = dry_run
+
+    def log(self, message: str) -> None:
+        """Add an INFO line to the step's log (secrets are masked)."""
+        self._log(message)
+
+    def add_secret(self, value: str) -> None:
+        """Mask `value` wherever it would appear in the record (a fetched token)."""
+        self._add_secret(value)
+
+    def build_credential(self, spec: Mapping[str, Any]) -> Credential:
+        """Build a nested credential (e.g. an OAuth2 password grant's); its secrets
+        are masked in the record. Raises `CredentialError`."""
+        return self._build_credential(spec)

@@ -1,0 +1,138 @@
+"""The module registry: which Python module serves each `do` namespace.
+
+Namespaces come from entry points (group ``kallisti.modules``), so built-in and
+third-party modules are found alike, and the settings may override the map.
+A step's `do` is resolved only through this map: user data never names an
+import path. An action is a public callable the module lists in ``__all__``
+(or one of the modules named in its ``__actions_modules__``), as in Kallisti.
+
+A module may also define ``default_credentials(where) -> dict | None``: the
+credential spec to use when a step gives none and its action takes
+``credentials`` (``k8s`` uses the in-cluster service-account token this way).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from kallisti.domain.errors import CouldNotFindFunction, UnknownModuleName
+
+__all__ = ["ENTRY_POINT_GROUP", "Action", "ModuleRegistry"]
+
+ENTRY_POINT_GROUP = "kallisti.modules"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A resolved action: the function a step's `do` names, with its signature."""
+
+    do: str
+    function: Callable[..., Any]
+    signature: inspect.Signature
+    module: ModuleType
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.function)
+
+    def accepts(self, parameter: str) -> bool:
+        """Tell whether the action declares `parameter` by name (not via **kwargs)."""
+        return parameter in self.signature.parameters
+
+    def default_credentials(self, where: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        hook = getattr(self.module, "default_credentials", None)
+        return hook(where) if callable(hook) else None
+
+
+class ModuleRegistry:
+    """Maps namespaces to modules and resolves `do` strings to actions."""
+
+    def __init__(self, module_map: Mapping[str, str]) -> None:
+        self._module_map = dict(module_map)
+        self._loaded: dict[str, ModuleType] = {}
+        self._actions: dict[str, Action] = {}
+
+    @classmethod
+    def discover(cls, overrides: Mapping[str, str] | None = None) -> ModuleRegistry:
+        """Build the map from installed entry points, then apply `overrides`."""
+        module_map = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        module_map.update(overrides or {})
+        return cls(module_map)
+
+    @property
+    def namespaces(self) -> dict[str, str]:
+        return dict(self._module_map)
+
+    def resolve(self, do: str) -> Action:
+        """Return the action `do` names.
+
+        Raises `UnknownModuleName` or `CouldNotFindFunction`.
+        """
+        cached = self._actions.get(do)
+        if cached is not None:
+            return cached
+        namespace, _, function_path = do.partition(".")
+        module = self._module(namespace)
+        function = _find_action(module, function_path)
+        if function is None:
+            raise CouldNotFindFunction(
+                f"Could not find function {do!r}: module {module.__name__} has no "
+                f"action {function_path!r}."
+            )
+        action = Action(do, function, inspect.signature(function), module)
+        self._actions[do] = action
+        return action
+
+    def _module(self, namespace: str) -> ModuleType:
+        if namespace in self._loaded:
+            return self._loaded[namespace]
+        path = self._module_map.get(namespace)
+        if path is None:
+            known = ", ".join(sorted(self._module_map)) or "none"
+            raise UnknownModuleName(
+                f"Unknown module name {namespace!r}; registered namespaces: {known}."
+            )
+        try:
+            module = importlib.import_module(path)
+        except ImportError as err:
+            raise UnknownModuleName(
+                f"Module {path!r} for namespace {namespace!r} cannot be imported: {err}"
+            ) from err
+        self._loaded[namespace] = module
+        return module
+
+
+def _public_names(module: ModuleType) -> list[str]:
+    names = getattr(module, "__all__", None)
+    if names is None:
+        return [n for n in vars(module) if not n.startswith("_")]
+    return list(names)
+
+
+def _find_action(module: ModuleType, function_path: str) -> Callable[..., Any] | None:
+    """Walk `function_path` (``stop_app`` or ``ec2.stop_instance``) through
+    public names only, so no step can reach a private or imported helper."""
+    if not function_path or any(p.startswith("_") or not p for p in function_path.split(".")):
+        return None
+    holders = [module, *_action_modules(module)]
+    for holder in holders:
+        found: Any = holder
+        for part in function_path.split("."):
+            if not isinstance(found, ModuleType) or part not in _public_names(found):
+                found = None
+                break
+            found = getattr(found, part, None)
+        if callable(found) and not isinstance(found, ModuleType | type):
+            return found  # type: ignore[no-any-return]
+    return None
+
+
+def _action_modules(module: ModuleType) -> list[ModuleType]:
+    names = getattr(module, "__actions_modules__", [])
+    return [importlib.import_module(name) for name in names]
