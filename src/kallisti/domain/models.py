@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,8 +37,27 @@ _DO_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 MAX_STEPS = 500
 MAX_STEP_TIMEOUT_SECONDS = 7 * 24 * 3600
 
+MAX_JSON_DEPTH = 32
+
+
+def _json_depth(value: Any, depth: int = 0) -> int:
+    if depth > MAX_JSON_DEPTH:
+        return depth
+    if isinstance(value, dict):
+        return max((_json_depth(v, depth + 1) for v in value.values()), default=depth + 1)
+    if isinstance(value, list):
+        return max((_json_depth(v, depth + 1) for v in value), default=depth + 1)
+    return depth
+
+
+def _limit_depth(value: dict[str, Any]) -> dict[str, Any]:
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-JsonObject = dict[str, Any]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_limit_depth)]
 
 
 class TrialStatus(StrEnum):
@@ -193,6 +213,10 @@ class TrialCreate(BaseModel):
     ticket: JsonObject = Field(
         default_factory=dict, description="A link to an external change system."
     )
+    dry_run: bool = Field(
+        default=False,
+        description="Resolve targets and log what each step would do; change nothing.",
+    )
 
 
 class TrialPublic(BaseModel):
@@ -207,6 +231,8 @@ class TrialPublic(BaseModel):
     trial_record: JsonObject
     initiated_by: str
     initiated_from: str
+    dry_run: bool = False
+    schedule_id: UUID | None = None
     created_at: datetime
     executed_at: datetime | None
     completed_at: datetime | None

@@ -1,0 +1,71 @@
+"""Building the FastAPI application: `create_app(settings, store)`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+
+from kallisti import __version__
+from kallisti.api.deps import Authenticator, NoAuthentication, ServiceState
+from kallisti.api.errors import install_error_handlers
+from kallisti.api.middleware import BodyLimitMiddleware, TrailingSlashMiddleware
+from kallisti.api.routes import experiments, service, trials
+from kallisti.settings import Settings
+from kallisti.store import Store
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+logger = logging.getLogger(__name__)
+
+_DESCRIPTION = """\
+Kallisti runs chaos experiments as **trials** and keeps an immutable record of each.
+
+1. `POST /api/v1/experiment` stores an experiment (a plan; nothing runs).
+2. `POST /api/v1/trial` with `{"experiment": "<id>"}` starts a trial.
+3. `GET /api/v1/trial/{id}` shows its status and each step's log as it runs.
+"""
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    *,
+    authenticator: Authenticator | None = None,
+) -> FastAPI:
+    """Build the API over `store`. Nothing runs until a server serves it."""
+    app = FastAPI(
+        title="Kallisti",
+        version=__version__,
+        description=_DESCRIPTION,
+        docs_url="/docs",
+        redoc_url="/redoc",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.kallisti = ServiceState(
+        settings, store, authenticator or NoAuthentication()
+    )
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (experiments, trials, service):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/swagger", include_in_schema=False)
+    def swagger() -> RedirectResponse:  # Kallisti's Swagger UI address
+        return RedirectResponse("/docs")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_alias() -> RedirectResponse:
+        return RedirectResponse(f"{API_PREFIX}/openapi.json")
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TrailingSlashMiddleware)
+    return app

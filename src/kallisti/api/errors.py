@@ -1,0 +1,105 @@
+"""The one place where errors become HTTP answers.
+
+- validation errors (body, path, query) → 400 ``{"detail", "errors": [{"field", "message"}]}``
+- `InvalidInput` → 400 in the same shape
+- `NotFound` → 404 ``{"detail"}``
+- `Conflict` → 403 ``{"detail", "message"}`` (Kallisti clients read `message`)
+- anything unexpected → 500 with no internals (and a log line); a test asserts
+  no input reaches it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kallisti.domain.errors import Conflict, InvalidInput, KallistiError, NotFound
+
+__all__ = ["install_error_handlers", "validation_response"]
+
+logger = logging.getLogger(__name__)
+
+_LOCATION_PREFIXES = ("body", "query", "path", "header")
+
+
+def _field_name(location: Sequence[Any]) -> str:
+    parts = list(location)
+    if parts and parts[0] in _LOCATION_PREFIXES:
+        parts = parts[1:]
+    # pydantic names the failing validator of a union/function; users want the field.
+    parts = [p for p in parts if not (isinstance(p, str) and p.startswith("function-"))]
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        position = error.get("loc", ("body", "?"))[-1]
+        reason = error.get("ctx", {}).get("error", "cannot parse")
+        return f"Malformed JSON at character {position}: {reason}"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def validation_response(errors: list[dict[str, str]]) -> JSONResponse:
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return JSONResponse(
+        status_code=400,
+        content={"detail": f"Invalid request: check {fields}.", "errors": errors},
+    )
+
+
+async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": "body" if e.get("type") == "json_invalid" else _field_name(e["loc"]),
+            "message": _message(e),
+        }
+        for e in exc.errors()
+    ]
+    return validation_response(errors or [{"field": "body", "message": "invalid"}])
+
+
+async def _on_kallisti_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, KallistiError)
+    if isinstance(exc, InvalidInput):
+        return validation_response([{"field": exc.field, "message": exc.reason}])
+    if isinstance(exc, NotFound):
+        return JSONResponse(status_code=404, content={"detail": exc.message})
+    if isinstance(exc, Conflict):
+        return JSONResponse(
+            status_code=403, content={"detail": exc.message, "message": exc.message}
+        )
+    return JSONResponse(status_code=400, content={"detail": exc.message})
+
+
+async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(
+        status_code=exc.status_code, content={"detail": exc.detail}, headers=headers
+    )
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception(
+        "unexpected error answering %s %s", request.method, request.url.path,
+        extra={"action": "api_error"},
+    )
+    return JSONResponse(
+        status_code=500,
+        content={"detail": "Internal error; the server log has the details."},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(KallistiError, _on_kallisti_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)

@@ -1,0 +1,60 @@
+"""/experiment: create, list, read, replace, update and soft-delete experiments."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import TypeAdapter
+
+from kallisti.api.deps import CurrentUser, PageQuery, State
+from kallisti.api.pagination import list_response
+from kallisti.domain.models import ExperimentCreate, ExperimentPublic, ExperimentUpdate
+
+router = APIRouter(prefix="/experiment", tags=["experiment"])
+
+_LIST = TypeAdapter(list[ExperimentPublic])
+
+
+@router.get("", response_model=list[ExperimentPublic])
+def list_experiments(request: Request, state: State, page: PageQuery) -> Response:
+    """Live experiments, oldest first (deleted ones are left out)."""
+    items, total = state.store.experiments.list(page)
+    return list_response(request, _LIST, items, total, page)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_experiment(
+    body: ExperimentCreate, state: State, user: CurrentUser
+) -> ExperimentPublic:
+    """Store an experiment. Creating one never touches any infrastructure."""
+    return state.store.experiments.create(body, created_by=user)
+
+
+@router.get("/{experiment_id}")
+def read_experiment(experiment_id: UUID, state: State, _: CurrentUser) -> ExperimentPublic:
+    return state.store.experiments.get(experiment_id)
+
+
+@router.put("/{experiment_id}")
+def replace_experiment(
+    experiment_id: UUID, body: ExperimentCreate, state: State, _: CurrentUser
+) -> ExperimentPublic:
+    """Replace every field. Trials already created keep the version they ran."""
+    return state.store.experiments.replace(experiment_id, body)
+
+
+@router.patch("/{experiment_id}")
+def update_experiment(
+    experiment_id: UUID, body: ExperimentUpdate, state: State, _: CurrentUser
+) -> ExperimentPublic:
+    """Change the fields given."""
+    return state.store.experiments.update(experiment_id, body)
+
+
+@router.delete("/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_experiment(experiment_id: UUID, state: State, _: CurrentUser) -> Response:
+    """Soft delete: gone from lists and reads, its schedules deleted with it;
+    its trials stay readable by id."""
+    state.store.experiments.soft_delete(experiment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,69 @@
+"""One settings object, read from `KALLISTI_*` environment variables.
+
+The defaults make `kallisti serve` work alone: an embedded SQLite database in the
+working directory and an in-process worker. Build it once (in `cli.py`, or in a
+test) and pass it in; nothing here is created at import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Kallisti's configuration. Every field reads `KALLISTI_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="KALLISTI_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///kallisti.db",
+        description="SQLAlchemy URL; sqlite:///path or postgresql://user@host/db.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    run_worker: bool = Field(
+        default=True, description="Run a worker inside `kallisti serve`."
+    )
+
+    worker_concurrency: int = Field(default=16, ge=1, le=1000)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    poll_interval_seconds: float = Field(
+        default=0.5, gt=0, description="How often an idle worker looks for trials."
+    )
+    stop_check_interval_seconds: float = Field(
+        default=0.25, gt=0, description="How often a worker looks for stop requests."
+    )
+    step_timeout_seconds: float = Field(default=600.0, gt=0)
+
+    module_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON object overriding namespaces, e.g. {"cm": "my.module"}.',
+    )
+    credential_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON object overriding credential types: {"TYPE": "mod:Class"}.',
+    )
+    k8s_service_account_token_path: str = (
+        "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    )
+
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    info_platform: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_postgres_driver(cls, url: str) -> str:
+        # Users write postgresql://; we ship psycopg 3, not psycopg2.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,144 @@
+"""The worker's queries: claiming trials, holding their lease, closing them.
+
+Invariants, whichever the database:
+- a trial is claimed by at most one worker: the claim is one UPDATE that moves a
+  `Scheduled` row to `In Progress` (PostgreSQL picks rows with
+  FOR UPDATE SKIP LOCKED so concurrent workers never wait on each other;
+  SQLite serialises writers with BEGIN IMMEDIATE, and the outer
+  `status = 'Scheduled'` check makes the UPDATE safe on its own);
+- only the lease holder writes a running trial's record or closes it: every
+  such write names `worker_id` and a running status, and reports whether it
+  still held the trial;
+- a trial whose lease has expired is taken over for recovery, never re-run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from kallisti.domain.models import TrialStatus
+from kallisti.store.tables import trials
+
+__all__ = [
+    "RUNNING_STATUSES",
+    "claim_orphans",
+    "claim_scheduled",
+    "close_trial",
+    "renew_leases",
+    "save_record",
+    "stop_requests",
+]
+
+RUNNING_STATUSES = (TrialStatus.IN_PROGRESS.value, TrialStatus.STOP_INITIATED.value)
+
+
+def _pick(conn: Connection, where: sa.ColumnElement[bool], limit: int) -> sa.Select[Any]:
+    pick = sa.select(trials.c.id).where(where).order_by(trials.c.created_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    return pick
+
+
+def claim_scheduled(
+    conn: Connection, worker_id: str, now: datetime, lease_until: datetime, limit: int
+) -> Sequence[sa.Row[Any]]:
+    """Claim up to `limit` Scheduled trials, oldest first; return their rows."""
+    scheduled = trials.c.status == TrialStatus.SCHEDULED.value
+    statement = (
+        trials.update()
+        .where(trials.c.id.in_(_pick(conn, scheduled, limit).scalar_subquery()))
+        .where(scheduled)
+        .values(
+            status=TrialStatus.IN_PROGRESS.value,
+            worker_id=worker_id,
+            lease_expires_at=lease_until,
+            executed_at=now,
+        )
+        .returning(*trials.c)
+    )
+    return conn.execute(statement).all()
+
+
+def claim_orphans(
+    conn: Connection, worker_id: str, now: datetime, lease_until: datetime, limit: int
+) -> Sequence[sa.Row[Any]]:
+    """Take over running trials whose lease expired (their worker was lost)."""
+    expired = trials.c.status.in_(RUNNING_STATUSES) & (trials.c.lease_expires_at < now)
+    statement = (
+        trials.update()
+        .where(trials.c.id.in_(_pick(conn, expired, limit).scalar_subquery()))
+        .where(expired)
+        .values(worker_id=worker_id, lease_expires_at=lease_until)
+        .returning(*trials.c)
+    )
+    return conn.execute(statement).all()
+
+
+def _held(trial_id: str, worker_id: str) -> sa.ColumnElement[bool]:
+    return (
+        (trials.c.id == trial_id)
+        & (trials.c.worker_id == worker_id)
+        & trials.c.status.in_(RUNNING_STATUSES)
+    )
+
+
+def renew_leases(
+    conn: Connection, worker_id: str, trial_ids: Sequence[str], lease_until: datetime
+) -> set[str]:
+    """Extend the leases this worker holds; return the ids it still holds."""
+    if not trial_ids:
+        return set()
+    statement = (
+        trials.update()
+        .where(trials.c.id.in_(trial_ids))
+        .where(trials.c.worker_id == worker_id)
+        .where(trials.c.status.in_(RUNNING_STATUSES))
+        .values(lease_expires_at=lease_until)
+        .returning(trials.c.id)
+    )
+    return set(conn.execute(statement).scalars())
+
+
+def stop_requests(conn: Connection, worker_id: str) -> list[tuple[str, str]]:
+    """Return (id, reason) of this worker's trials that were asked to stop."""
+    statement = sa.select(trials.c.id, trials.c.stop_reason).where(
+        (trials.c.worker_id == worker_id)
+        & (trials.c.status == TrialStatus.STOP_INITIATED.value)
+    )
+    return [(row.id, row.stop_reason or "stop requested") for row in conn.execute(statement)]
+
+
+def save_record(
+    conn: Connection, trial_id: str, worker_id: str, record: dict[str, Any]
+) -> bool:
+    """Write a running trial's record; False when this worker no longer holds it."""
+    statement = trials.update().where(_held(trial_id, worker_id)).values(trial_record=record)
+    return conn.execute(statement).rowcount == 1
+
+
+def close_trial(
+    conn: Connection,
+    trial_id: str,
+    worker_id: str,
+    status: TrialStatus,
+    record: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Write the complete record and the terminal status together."""
+    statement = (
+        trials.update()
+        .where(_held(trial_id, worker_id))
+        .values(
+            status=status.value,
+            trial_record=record,
+            completed_at=now,
+            worker_id=None,
+            lease_expires_at=None,
+        )
+    )
+    return conn.execute(statement).rowcount == 1

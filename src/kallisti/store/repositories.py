@@ -1,0 +1,355 @@
+"""Reading and writing experiments and trials. Every acknowledged write is committed
+before the method returns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+from kallisti.domain.errors import InvalidInput, NotFound, TrialNotStoppable
+from kallisti.domain.models import (
+    ExperimentCreate,
+    ExperimentPublic,
+    ExperimentUpdate,
+    TrialCreate,
+    TrialPublic,
+    TrialStatus,
+)
+from kallisti.domain.record import Clock, TrialRecord, utc_now
+from kallisti.store.db import WRITE_OPTION
+from kallisti.store.tables import experiments, trials
+
+__all__ = ["ExperimentRepository", "Page", "TrialFilter", "TrialRepository"]
+
+_STEP_SECTIONS = ("pre_steps", "steps", "post_steps")
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a list to return; `limit=None` returns everything."""
+
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class TrialFilter:
+    experiment_id: uuid.UUID | None = None
+    status: TrialStatus | None = None
+    schedule_id: uuid.UUID | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    include_deleted_experiments: bool = False
+
+
+class _Repository:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._clock = clock
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            yield conn
+
+
+def _steps_json(model: ExperimentCreate | ExperimentUpdate, field: str) -> Any:
+    steps = getattr(model, field)
+    return None if steps is None else [s.model_dump(exclude_defaults=True) for s in steps]
+
+
+def _experiment(row: sa.Row[Any]) -> ExperimentPublic:
+    return ExperimentPublic.model_validate(row._asdict())
+
+
+SoftDeleteHook = Callable[[Connection, uuid.UUID, datetime], None]
+
+
+class ExperimentRepository(_Repository):
+    """Experiments; deleted ones are invisible here but stay in their trials."""
+
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        super().__init__(engine, clock)
+        self.on_soft_delete: list[SoftDeleteHook] = []
+        """Run in the delete's transaction (schedules go with their experiment)."""
+
+    def create(self, data: ExperimentCreate, created_by: str) -> ExperimentPublic:
+        now = self._clock()
+        values = {
+            "id": str(uuid.uuid4()),
+            "name": data.name,
+            "description": data.description,
+            "metadata": data.metadata,
+            "parameters": data.parameters,
+            **{section: _steps_json(data, section) for section in _STEP_SECTIONS},
+            "created_by": created_by,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self._write() as conn:
+            conn.execute(experiments.insert().values(values))
+        return ExperimentPublic.model_validate(values)
+
+    def get(self, experiment_id: uuid.UUID) -> ExperimentPublic:
+        """Return a live experiment; raises `NotFound` (also for deleted ones)."""
+        with self._read() as conn:
+            row = conn.execute(_live(experiment_id)).first()
+        if row is None:
+            raise NotFound("Experiment", experiment_id)
+        return _experiment(row)
+
+    def list(self, page: Page = Page()) -> tuple[list[ExperimentPublic], int]:
+        """Return one page of live experiments, oldest first, and their total."""
+        live = experiments.c.deleted_at.is_(None)
+        query = (
+            sa.select(experiments)
+            .where(live)
+            .order_by(experiments.c.created_at, experiments.c.id)
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(experiments).where(live)
+            ).scalar_one()
+        return [_experiment(row) for row in rows], total
+
+    def replace(self, experiment_id: uuid.UUID, data: ExperimentCreate) -> ExperimentPublic:
+        changes = {
+            "name": data.name,
+            "description": data.description,
+            "metadata": data.metadata,
+            "parameters": data.parameters,
+            **{section: _steps_json(data, section) for section in _STEP_SECTIONS},
+        }
+        return self._change(experiment_id, changes)
+
+    def update(self, experiment_id: uuid.UUID, data: ExperimentUpdate) -> ExperimentPublic:
+        changes = {
+            field: (
+                _steps_json(data, field) if field in _STEP_SECTIONS else getattr(data, field)
+            )
+            for field in data.model_fields_set
+        }
+        return self._change(experiment_id, changes)
+
+    def _change(
+        self, experiment_id: uuid.UUID, changes: Mapping[str, Any]
+    ) -> ExperimentPublic:
+        with self._write() as conn:
+            result = conn.execute(
+                experiments.update()
+                .where(experiments.c.id == str(experiment_id))
+                .where(experiments.c.deleted_at.is_(None))
+                .values(**changes, updated_at=self._clock())
+                .returning(*experiments.c)
+            ).first()
+        if result is None:
+            raise NotFound("Experiment", experiment_id)
+        return _experiment(result)
+
+    def soft_delete(self, experiment_id: uuid.UUID) -> None:
+        """Hide the experiment; its trials stay readable. Raises `NotFound`."""
+        with self._write() as conn:
+            result = conn.execute(
+                experiments.update()
+                .where(experiments.c.id == str(experiment_id))
+                .where(experiments.c.deleted_at.is_(None))
+                .values(deleted_at=self._clock())
+            )
+            if result.rowcount != 1:
+                raise NotFound("Experiment", experiment_id)
+            for hook in self.on_soft_delete:
+                hook(conn, experiment_id, self._clock())
+
+
+def _live(experiment_id: uuid.UUID) -> sa.Select[Any]:
+    return sa.select(experiments).where(
+        (experiments.c.id == str(experiment_id)) & experiments.c.deleted_at.is_(None)
+    )
+
+
+_TRIAL_COLUMNS = (
+    trials.c.id,
+    trials.c.experiment_id.label("experiment"),
+    trials.c.parameters,
+    trials.c.metadata,
+    trials.c.ticket,
+    trials.c.status,
+    trials.c.trial_record,
+    trials.c.initiated_by,
+    trials.c.initiated_from,
+    trials.c.dry_run,
+    trials.c.schedule_id,
+    trials.c.created_at,
+    trials.c.executed_at,
+    trials.c.completed_at,
+)
+
+
+def _trial(row: sa.Row[Any]) -> TrialPublic:
+    return TrialPublic.model_validate(row._asdict())
+
+
+class TrialRepository(_Repository):
+    """Trials: created here, run by workers, never deleted or edited afterwards."""
+
+    def create(
+        self,
+        request: TrialCreate,
+        *,
+        initiated_by: str,
+        initiated_from: str,
+        schedule_id: uuid.UUID | None = None,
+        conn: Connection | None = None,
+    ) -> TrialPublic:
+        """Record a trial as `Scheduled`; that row is the queue entry.
+
+        Raises `InvalidInput` on `experiment` when it is unknown or deleted.
+        """
+        if conn is None:
+            with self._write() as own:
+                return self.create(
+                    request,
+                    initiated_by=initiated_by,
+                    initiated_from=initiated_from,
+                    schedule_id=schedule_id,
+                    conn=own,
+                )
+        row = conn.execute(_live(request.experiment)).first()
+        if row is None:
+            raise InvalidInput(
+                "experiment",
+                f"experiment {request.experiment} does not exist or has been deleted",
+            )
+        experiment = _experiment(row)
+        values = {
+            "id": str(uuid.uuid4()),
+            "experiment_id": str(experiment.id),
+            "experiment_snapshot": experiment.model_dump(mode="json"),
+            "parameters": request.parameters,
+            "metadata": {**experiment.metadata, **request.metadata},
+            "ticket": request.ticket,
+            "status": TrialStatus.SCHEDULED.value,
+            "trial_record": {},
+            "initiated_by": initiated_by,
+            "initiated_from": initiated_from,
+            "schedule_id": None if schedule_id is None else str(schedule_id),
+            "dry_run": request.dry_run,
+            "created_at": self._clock(),
+        }
+        conn.execute(trials.insert().values(values))
+        return TrialPublic.model_validate(
+            {**values, "experiment": values["experiment_id"], "executed_at": None,
+             "completed_at": None}
+        )
+
+    def get(self, trial_id: uuid.UUID) -> TrialPublic:
+        """Return a trial, also one of a deleted experiment; raises `NotFound`."""
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(*_TRIAL_COLUMNS).where(trials.c.id == str(trial_id))
+            ).first()
+        if row is None:
+            raise NotFound("Trial", trial_id)
+        return _trial(row)
+
+    def list(
+        self, where: TrialFilter = TrialFilter(), page: Page = Page()
+    ) -> tuple[list[TrialPublic], int]:
+        """Return one page of trials, oldest first, and the total that match."""
+        conditions = _trial_conditions(where)
+        query = (
+            sa.select(*_TRIAL_COLUMNS)
+            .where(*conditions)
+            .order_by(trials.c.created_at, trials.c.id)
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+            if page.limit is None and page.offset == 0:
+                total = len(rows)
+            else:
+                total = conn.execute(
+                    sa.select(sa.func.count()).select_from(trials).where(*conditions)
+                ).scalar_one()
+        return [_trial(row) for row in rows], total
+
+    def request_stop(self, trial_id: uuid.UUID, requested_by: str) -> TrialPublic:
+        """Ask a trial to stop.
+
+        A `Scheduled` trial ends `Stopped` at once (nothing ran, nothing to undo);
+        an `In Progress` one turns `Stop Initiated` and its worker stops it.
+        Raises `NotFound`, or `TrialNotStoppable` when it has already ended.
+        """
+        reason = f"stop requested by {requested_by}"
+        now = self._clock()
+        record = TrialRecord(clock=lambda: now)
+        record.result(f"Trial Stopped before it started: {reason}. Nothing ran.", "ERROR")
+        with self._write() as conn:
+            by_id = trials.c.id == str(trial_id)
+            stopped = conn.execute(
+                trials.update()
+                .where(by_id & (trials.c.status == TrialStatus.SCHEDULED.value))
+                .values(
+                    status=TrialStatus.STOPPED.value,
+                    stop_reason=reason,
+                    trial_record=record.to_json(),
+                    completed_at=now,
+                )
+            ).rowcount
+            if not stopped:
+                conn.execute(
+                    trials.update()
+                    .where(by_id & (trials.c.status == TrialStatus.IN_PROGRESS.value))
+                    .values(status=TrialStatus.STOP_INITIATED.value, stop_reason=reason)
+                )
+            row = conn.execute(sa.select(*_TRIAL_COLUMNS).where(by_id)).first()
+        if row is None:
+            raise NotFound("Trial", trial_id)
+        trial = _trial(row)
+        if trial.status not in (TrialStatus.STOP_INITIATED, TrialStatus.STOPPED) or (
+            trial.status is TrialStatus.STOPPED and not stopped
+        ):
+            raise TrialNotStoppable(trial.status.value)
+        return trial
+
+
+def _trial_conditions(where: TrialFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.experiment_id is not None:
+        conditions.append(trials.c.experiment_id == str(where.experiment_id))
+    if where.status is not None:
+        conditions.append(trials.c.status == where.status.value)
+    if where.schedule_id is not None:
+        conditions.append(trials.c.schedule_id == str(where.schedule_id))
+    if where.created_after is not None:
+        conditions.append(trials.c.created_at >= where.created_after)
+    if where.created_before is not None:
+        conditions.append(trials.c.created_at < where.created_before)
+    if not where.include_deleted_experiments:
+        # As in Kallisti, lists leave out the trials of deleted experiments;
+        # each stays readable by id.
+        conditions.append(
+            sa.exists().where(
+                (experiments.c.id == trials.c.experiment_id)
+                & experiments.c.deleted_at.is_(None)
+            )
+        )
+    return conditions

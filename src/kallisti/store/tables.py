@@ -1,0 +1,87 @@
+"""The tables. A trial row is also the job: the queue is the `trials` table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+__all__ = ["experiments", "metadata", "trials"]
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC times")
+        value = value.astimezone(UTC)
+        # SQLite keeps text: store naive UTC so that text order is time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+metadata = sa.MetaData()
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("metadata", JSON, nullable=False),
+    sa.Column("parameters", JSON, nullable=False),
+    sa.Column("pre_steps", JSON, nullable=False),
+    sa.Column("steps", JSON, nullable=False),
+    sa.Column("post_steps", JSON, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("deleted_at", UTCDateTime, nullable=True),
+    sa.Index("ix_experiments_created_at", "created_at"),
+)
+
+trials = sa.Table(
+    "trials",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "experiment_id", sa.String(36), sa.ForeignKey("experiments.id"), nullable=False
+    ),
+    # The experiment as it was when the trial was created: what ran is on record
+    # even if the experiment is edited or deleted afterwards.
+    sa.Column("experiment_snapshot", JSON, nullable=False),
+    sa.Column("parameters", JSON, nullable=False),
+    sa.Column("metadata", JSON, nullable=False),
+    sa.Column("ticket", JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("trial_record", JSON, nullable=False),
+    sa.Column("initiated_by", sa.String(255), nullable=False),
+    sa.Column("initiated_from", sa.String(32), nullable=False),
+    sa.Column("schedule_id", sa.String(36), nullable=True),
+    sa.Column("dry_run", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("executed_at", UTCDateTime, nullable=True),
+    sa.Column("completed_at", UTCDateTime, nullable=True),
+    sa.Column("worker_id", sa.String(255), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("stop_reason", sa.Text, nullable=True),
+    sa.Index("ix_trials_status_created_at", "status", "created_at"),
+    sa.Index("ix_trials_experiment_id_created_at", "experiment_id", "created_at"),
+    sa.Index("ix_trials_created_at", "created_at"),
+    sa.Index("ix_trials_worker_id", "worker_id"),
+)

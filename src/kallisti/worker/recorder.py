@@ -1,0 +1,97 @@
+"""Writing a running trial's record to the store as it grows.
+
+Writes happen in order on one background task; when lines come faster than the
+database takes them, the newest record replaces the pending one (a reader sees
+progress live, never a record older than one it already saw). Closing waits for
+pending writes, then writes the complete record and the terminal status in one
+UPDATE, so no reader ever sees a terminal status with a partial record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from kallisti.domain.models import TrialStatus
+from kallisti.domain.record import TrialRecord
+from kallisti.store import Store
+from kallisti.store import claim as queries
+
+__all__ = ["StoreRecorder"]
+
+logger = logging.getLogger(__name__)
+
+_CLOSE_ATTEMPTS = 8
+
+
+class StoreRecorder:
+    """The engine's `TrialRecorder` for one trial held by one worker."""
+
+    def __init__(self, store: Store, trial_id: str, worker_id: str) -> None:
+        self._store = store
+        self._trial_id = trial_id
+        self._worker_id = worker_id
+        self._pending: TrialRecord | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self.closing = False
+        self.closed = False
+
+    def changed(self, record: TrialRecord) -> None:
+        self._pending = record
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending())
+
+    async def _write_pending(self) -> None:
+        while self._pending is not None:
+            data = self._pending.to_json()
+            self._pending = None
+            try:
+                held = await asyncio.to_thread(self._save, data)
+            except Exception:
+                # The close rewrites the whole record: a missed live write
+                # delays what a reader sees, it loses nothing.
+                logger.exception(
+                    "writing the trial record failed",
+                    extra={"trial_id": self._trial_id, "action": "record"},
+                )
+                continue
+            if not held:
+                logger.warning(
+                    "record not written: this worker no longer holds the trial",
+                    extra={"trial_id": self._trial_id, "action": "record"},
+                )
+
+    def _save(self, data: dict[str, Any]) -> bool:
+        with self._store.write() as conn:
+            return queries.save_record(conn, self._trial_id, self._worker_id, data)
+
+    async def close(self, status: TrialStatus, record: TrialRecord) -> None:
+        self.closing = True
+        self._pending = None
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+        data = record.to_json()
+        for attempt in range(_CLOSE_ATTEMPTS):
+            try:
+                self.closed = await asyncio.to_thread(self._close, status, data)
+                break
+            except Exception:
+                logger.exception(
+                    "closing the trial failed (attempt %d)",
+                    attempt + 1,
+                    extra={"trial_id": self._trial_id, "action": "close"},
+                )
+                await asyncio.sleep(min(2**attempt * 0.1, 5.0))
+        if not self.closed:
+            logger.error(
+                "trial not closed: its lease was lost or the store is unreachable; "
+                "another worker will recover it",
+                extra={"trial_id": self._trial_id, "action": "close"},
+            )
+
+    def _close(self, status: TrialStatus, data: dict[str, Any]) -> bool:
+        with self._store.write() as conn:
+            return queries.close_trial(
+                conn, self._trial_id, self._worker_id, status, data, self._store.clock()
+            )

@@ -1,0 +1,260 @@
+"""The worker: claims trials from the store, runs them with the engine, keeps
+their leases, and recovers trials whose worker was lost.
+
+It only orchestrates — fetch, run, persist. Any number of workers may share a
+database; each runs up to `worker_concurrency` trials at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from kallisti.domain.models import ExperimentPublic, TrialStatus
+from kallisti.engine import StopSignal, TrialEngine, TrialPlan
+from kallisti.settings import Settings
+from kallisti.store import Store
+from kallisti.store import claim as queries
+from kallisti.worker.recorder import StoreRecorder
+
+__all__ = ["Worker", "plan_from_row"]
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_REASON = "the worker is shutting down"
+
+# Called for each trial that reaches a terminal status (observers, notifications).
+TrialClosedHook = Callable[[uuid.UUID, TrialStatus], Awaitable[None]]
+
+
+def plan_from_row(row: Any) -> TrialPlan:
+    """Build the plan from the experiment snapshot taken when the trial was created."""
+    experiment = ExperimentPublic.model_validate(row.experiment_snapshot)
+    return TrialPlan(
+        trial_id=uuid.UUID(row.id),
+        experiment_name=experiment.name,
+        pre_steps=tuple(experiment.pre_steps),
+        steps=tuple(experiment.steps),
+        post_steps=tuple(experiment.post_steps),
+        parameters={**experiment.parameters, **row.parameters},
+        dry_run=bool(row.dry_run),
+    )
+
+
+@dataclass
+class _Running:
+    stop: StopSignal
+    task: asyncio.Task[None] | None = None
+    recorder: StoreRecorder | None = field(default=None)
+
+
+class Worker:
+    """Runs trials from the store until asked to shut down."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        engine: TrialEngine,
+        *,
+        worker_id: str | None = None,
+        on_trial_closed: list[TrialClosedHook] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.engine = engine
+        self.worker_id = worker_id or (
+            f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        )
+        self.on_trial_closed = list(on_trial_closed or [])
+        self._running: dict[str, _Running] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._shutting_down = False
+
+    @property
+    def running_trial_ids(self) -> list[str]:
+        return list(self._running)
+
+    def wake(self) -> None:
+        """Tell the worker new trials are waiting (safe from any thread)."""
+        if self._loop is not None and self._wakeup is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def run(self, shutdown: asyncio.Event) -> None:
+        """Claim and run trials until `shutdown` is set, then stop running trials
+        (their post steps run) and return once every one is closed."""
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        # Blocking drivers and store calls run in threads: give every trial room.
+        self._loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=self.settings.worker_concurrency * 2 + 8)
+        )
+        logger.info(
+            "worker %s started (concurrency %d, lease %gs)",
+            self.worker_id,
+            self.settings.worker_concurrency,
+            self.settings.lease_seconds,
+            extra={"action": "worker_started"},
+        )
+        helpers = [
+            asyncio.create_task(self._keep_leases()),
+            asyncio.create_task(self._watch_stop_requests()),
+        ]
+        try:
+            while not shutdown.is_set():
+                await self._fill_slots()
+                await self._sleep_until_work(shutdown)
+        finally:
+            await self._shutdown_running()
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            logger.info("worker %s stopped", self.worker_id, extra={"action": "worker_stopped"})
+
+    async def _sleep_until_work(self, shutdown: asyncio.Event) -> None:
+        assert self._wakeup is not None
+        waiters = [
+            asyncio.create_task(self._wakeup.wait()),
+            asyncio.create_task(shutdown.wait()),
+        ]
+        try:
+            await asyncio.wait(
+                waiters,
+                timeout=self.settings.poll_interval_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self._wakeup.clear()
+
+    async def _fill_slots(self) -> None:
+        """Recover orphans first (their clean-up is overdue), then claim new trials."""
+        for claim, recovering in ((queries.claim_orphans, True), (queries.claim_scheduled, False)):
+            free = self.settings.worker_concurrency - len(self._running)
+            if free <= 0:
+                return
+            try:
+                rows = await asyncio.to_thread(self._claim, claim, free)
+            except Exception:
+                logger.exception("claiming trials failed; will retry", extra={"action": "claim"})
+                return
+            for row in rows:
+                self._start(row, recovering=recovering)
+
+    def _claim(self, claim: Callable[..., Any], limit: int) -> list[Any]:
+        now = self.store.clock()
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        with self.store.write() as conn:
+            return list(claim(conn, self.worker_id, now, lease_until, limit))
+
+    def _start(self, row: Any, *, recovering: bool) -> None:
+        running = _Running(stop=StopSignal())
+        self._running[row.id] = running
+        if row.status == TrialStatus.STOP_INITIATED.value:
+            running.stop.request(row.stop_reason or "stop requested")
+        running.task = asyncio.create_task(self._execute(row, running, recovering))
+
+    async def _execute(self, row: Any, running: _Running, recovering: bool) -> None:
+        trial_id = uuid.UUID(row.id)
+        log_extra = {"trial_id": row.id, "action": "recover" if recovering else "run"}
+        recorder = StoreRecorder(self.store, row.id, self.worker_id)
+        running.recorder = recorder
+        status: TrialStatus | None = None
+        try:
+            plan = plan_from_row(row)
+            if recovering:
+                logger.warning("recovering trial lost by its worker", extra=log_extra)
+                status = await self.engine.recover(
+                    plan,
+                    row.trial_record,
+                    recorder,
+                    f"its lease expired at {row.lease_expires_at.isoformat()} "
+                    f"(held by {row.worker_id or 'unknown'})",
+                )
+            else:
+                logger.info("running trial", extra=log_extra)
+                status = await self.engine.run(plan, recorder, running.stop)
+        except asyncio.CancelledError:
+            # Only a lost lease cancels a trial: its new holder cleans up.
+            logger.warning("trial cancelled: lease lost", extra=log_extra)
+        except Exception:
+            logger.exception("trial crashed in the engine", extra=log_extra)
+        finally:
+            self._running.pop(row.id, None)
+            self.wake()
+        if status is not None and recorder.closed:
+            logger.info("trial closed: %s", status.value, extra=log_extra)
+            for hook in self.on_trial_closed:
+                try:
+                    await hook(trial_id, status)
+                except Exception:
+                    logger.exception("trial-closed hook failed", extra=log_extra)
+
+    async def _keep_leases(self) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            ids = list(self._running)
+            if not ids:
+                continue
+            try:
+                held = await asyncio.to_thread(self._renew, ids)
+            except Exception:
+                logger.exception("renewing leases failed; will retry", extra={"action": "lease"})
+                continue
+            for trial_id in set(ids) - held:
+                running = self._running.get(trial_id)
+                if running is not None and running.task is not None and (
+                    running.recorder is None or not running.recorder.closing
+                ):
+                    logger.error(
+                        "lease lost; abandoning the trial to its new holder",
+                        extra={"trial_id": trial_id, "action": "lease"},
+                    )
+                    running.task.cancel()
+
+    def _renew(self, ids: list[str]) -> set[str]:
+        lease_until = self.store.clock() + timedelta(seconds=self.settings.lease_seconds)
+        with self.store.write() as conn:
+            return queries.renew_leases(conn, self.worker_id, ids, lease_until)
+
+    async def _watch_stop_requests(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stop_check_interval_seconds)
+            if not self._running:
+                continue
+            try:
+                requests = await asyncio.to_thread(self._stop_requests)
+            except Exception:
+                logger.exception("reading stop requests failed", extra={"action": "stop"})
+                continue
+            for trial_id, reason in requests:
+                running = self._running.get(trial_id)
+                if running is not None:
+                    running.stop.request(reason)
+
+    def _stop_requests(self) -> list[tuple[str, str]]:
+        with self.store.read() as conn:
+            return queries.stop_requests(conn, self.worker_id)
+
+    async def _shutdown_running(self) -> None:
+        for running in self._running.values():
+            running.stop.request(SHUTDOWN_REASON)
+        tasks = [r.task for r in self._running.values() if r.task is not None]
+        if tasks:
+            logger.info(
+                "stopping %d running trial(s); their post steps run first",
+                len(tasks),
+                extra={"action": "worker_stopping"},
+            )
+            await asyncio.gather(*tasks, return_exceptions=True)
