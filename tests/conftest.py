@@ -1,0 +1,96 @@
+"""Shared fixtures. Store, queue and API tests run against SQLite AND PostgreSQL:
+the `backend` fixture is parametrised over both, and each backend's service
+starts once per run. Tests do not share objects: each creates its own
+experiments and filters lists by them (finished trials cannot be deleted, by
+design, so the database is never wiped between tests)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kallisti.settings import Settings
+from kallisti.store import Store
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support import (  # noqa: E402
+    ProbeTarget,
+    ServiceThread,
+    create_postgres_database,
+    drop_postgres_database,
+)
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    sqlite_path = tmp_path_factory.mktemp("db") / "kallisti.db"
+    urls = {"sqlite": f"sqlite:///{sqlite_path}", "postgresql": create_postgres_database()}
+    yield urls
+    drop_postgres_database(urls["postgresql"])
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def _services(database_urls: dict[str, str]) -> Iterator[dict[str, ServiceThread]]:
+    started: dict[str, ServiceThread] = {}
+    yield started
+    for thread in started.values():
+        thread.stop()
+
+
+def service_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test service: quick polling, the rest as shipped."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "poll_interval_seconds": 0.05,
+        "stop_check_interval_seconds": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def service(
+    backend: str, database_urls: dict[str, str], _services: dict[str, ServiceThread]
+) -> ServiceThread:
+    """The API with an in-process worker, on the backend under test."""
+    if backend not in _services:
+        _services[backend] = ServiceThread(service_settings(database_urls[backend])).start()
+    return _services[backend]
+
+
+@pytest.fixture
+def api(service: ServiceThread) -> Iterator[httpx.Client]:
+    """An HTTP client for the running service (real HTTP on 127.0.0.1)."""
+    with httpx.Client(base_url=service.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def store(service: ServiceThread) -> Store:
+    return service.service.store
+
+
+@pytest.fixture(scope="session")
+def _probe_target() -> Iterator[ProbeTarget]:
+    target = ProbeTarget().start()
+    yield target
+    target.stop()
+
+
+@pytest.fixture
+def probe_target(_probe_target: ProbeTarget) -> ProbeTarget:
+    """A real HTTP server to probe; its answers reset for each test."""
+    _probe_target.reset()
+    return _probe_target

@@ -1,0 +1,203 @@
+"""Test helpers: databases, a service running in a thread, a probe target.
+
+Servers bind 127.0.0.1 on port 0 and start once per test run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import psycopg
+import uvicorn
+
+from kallisti.service import Service, build_service
+from kallisti.settings import Settings
+
+__all__ = [
+    "POSTGRES_ADMIN_URL",
+    "ProbeTarget",
+    "ServiceThread",
+    "create_postgres_database",
+    "drop_postgres_database",
+    "wait_for_trial",
+]
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TERMINAL = {"Succeeded", "Failed", "Aborted", "Invalid", "Stopped"}
+
+
+def create_postgres_database() -> str:
+    """Create a fresh database on the local server; return its SQLAlchemy URL.
+
+    Fails loudly when the server is not there: PostgreSQL tests never skip.
+    """
+    name = f"kallisti_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as err:
+        raise RuntimeError(
+            f"PostgreSQL is required at {POSTGRES_ADMIN_URL} for the test suite: {err}"
+        ) from err
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class ServiceThread:
+    """The API and its in-process worker, served by uvicorn on a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.service: Service = build_service(settings)
+        self.service.store.migrate()
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.service.app,
+                host="127.0.0.1",
+                port=0,
+                log_level="warning",
+                lifespan="off",
+            )
+        )
+        self._thread = threading.Thread(target=self._run, name="kallisti-api", daemon=True)
+        self._shutdown: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._shutdown = asyncio.Event()
+        worker = None
+        if self.service.settings.run_worker:
+            worker = asyncio.create_task(self.service.worker.run(self._shutdown))
+        try:
+            await self._server.serve()
+        finally:
+            self._shutdown.set()
+            if worker is not None:
+                await worker
+
+    def start(self) -> ServiceThread:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the Kallisti test server did not start")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def url(self) -> str:
+        socket = self._server.servers[0].sockets[0]
+        host, port = socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=60)
+        self.service.store.close()
+
+
+def wait_for_trial(
+    client: httpx.Client,
+    trial_id: str,
+    *,
+    timeout: float = 20.0,
+    until: Callable[[dict[str, Any]], bool] | None = None,
+) -> dict[str, Any]:
+    """Poll GET /trial/{id} until it is terminal (or `until` holds)."""
+    until = until or (lambda trial: trial["status"] in TERMINAL)
+    deadline = time.monotonic() + timeout
+    while True:
+        trial = client.get(f"/api/v1/trial/{trial_id}").raise_for_status().json()
+        if until(trial):
+            return trial
+        if time.monotonic() > deadline:
+            raise AssertionError(f"trial {trial_id} still {trial['status']}: {trial}")
+        time.sleep(0.02)
+
+
+class ProbeTarget:
+    """A real HTTP server whose answers the test sets: status, body, delay."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.body: Any = {"status": "up"}
+        self.delay_seconds = 0.0
+        self.requests: list[dict[str, Any]] = []
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                target.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": self.rfile.read(length).decode() if length else "",
+                    }
+                )
+                if target.delay_seconds:
+                    time.sleep(target.delay_seconds)
+                payload = (
+                    target.body if isinstance(target.body, str) else json.dumps(target.body)
+                ).encode()
+                try:
+                    self.send_response(target.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def reset(self) -> None:
+        self.status, self.body, self.delay_seconds = 200, {"status": "up"}, 0.0
+        self.requests.clear()
+
+    def start(self) -> ProbeTarget:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def running_service(settings: Settings) -> Iterator[ServiceThread]:
+    thread = ServiceThread(settings).start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
