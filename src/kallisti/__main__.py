@@ -1,0 +1,5 @@
+"""`python -m kallisti` is the `kallisti` command."""
+
+from kallisti.cli import main
+
+main()
