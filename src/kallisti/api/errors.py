@@ -1,6 +1,9 @@
 """The one place where errors become HTTP answers.
 
-- validation errors (body, path, query) → 400 ``{"detail", "errors": [{"field", "message"}]}``
+- validation errors (body, query) → 400
+  ``{"detail", "errors": [{"field", "message"}]}``; a body that cannot be read
+  as JSON at all (too deep, not UTF-8, an integer too long) → 400 in that shape
+- a path id that is not a valid id → 404 ``{"detail"}``: it names nothing
 - `InvalidInput` → 400 in the same shape
 - `NotFound` → 404 ``{"detail"}``
 - `Conflict` → 403 ``{"detail", "message"}`` (Kallisti clients read `message`)
@@ -54,12 +57,37 @@ def validation_response(errors: list[dict[str, str]]) -> JSONResponse:
     )
 
 
-async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+def _not_found_in_path(error: dict[str, Any]) -> JSONResponse:
+    field = _field_name(error["loc"])
+    kind = field.removesuffix("_id").replace("_", " ").capitalize()
+    value = str(error.get("input", ""))[:100]
+    return JSONResponse(
+        status_code=404,
+        content={"detail": f"{kind} {value!r} was not found: it is not a valid id."},
+    )
+
+
+def _body_type_message(request: Request, error: dict[str, Any]) -> str:
+    content_type = request.headers.get("content-type", "")
+    if tuple(error["loc"]) == ("body",) and "json" not in content_type.lower():
+        return (
+            "The body must be a JSON object sent with "
+            f"Content-Type: application/json (got {content_type or 'none'!r})."
+        )
+    return _message(error)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    in_path = [e for e in exc.errors() if e["loc"] and e["loc"][0] == "path"]
+    if in_path:
+        return _not_found_in_path(in_path[0])
     errors = [
         {
-            "field": "body" if e.get("type") == "json_invalid" else _field_name(e["loc"]),
-            "message": _message(e),
+            "field": "body"
+            if e.get("type") == "json_invalid"
+            else _field_name(e["loc"]),
+            "message": _body_type_message(request, e),
         }
         for e in exc.errors()
     ]
@@ -79,8 +107,23 @@ async def _on_kallisti_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=400, content={"detail": exc.message})
 
 
+def _unreadable_body_message(cause: BaseException | None) -> str:
+    if isinstance(cause, RecursionError):
+        return "The body is not readable JSON: it is nested too deeply."
+    if isinstance(cause, UnicodeDecodeError):
+        return "The body is not readable JSON: it is not valid UTF-8."
+    if isinstance(cause, ValueError):
+        return f"The body is not readable JSON: {cause}"
+    return "The body is not readable JSON."
+
+
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, Exception):
+        # FastAPI's answer to a body json.loads could not take (RecursionError,
+        # UnicodeDecodeError, an integer over Python's digit limit): name the body.
+        message = _unreadable_body_message(exc.__cause__)
+        return validation_response([{"field": "body", "message": message}])
     headers = getattr(exc, "headers", None)
     return JSONResponse(
         status_code=exc.status_code, content={"detail": exc.detail}, headers=headers
@@ -89,7 +132,9 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception(
-        "unexpected error answering %s %s", request.method, request.url.path,
+        "unexpected error answering %s %s",
+        request.method,
+        request.url.path,
         extra={"action": "api_error"},
     )
     return JSONResponse(

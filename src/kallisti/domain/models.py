@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -15,7 +16,6 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
-    model_validator,
 )
 
 from kallisti.domain.errors import InvalidInput
@@ -40,24 +40,76 @@ MAX_STEP_TIMEOUT_SECONDS = 7 * 24 * 3600
 MAX_JSON_DEPTH = 32
 
 
-def _json_depth(value: Any, depth: int = 0) -> int:
-    if depth > MAX_JSON_DEPTH:
-        return depth
+def _text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored, or None.
+
+    PostgreSQL refuses NUL characters and lone surrogates (SQLite takes them), so
+    both are refused here: the same 400 on both databases instead of a 500.
+    """
+    if "\x00" in text:
+        return "must not contain NUL (\\u0000) characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (found a lone surrogate such as \\ud800)"
+    return None
+
+
+def _check_text(text: str) -> str:
+    problem = _text_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
+
+def _json_problem(value: Any, path: str, depth: int) -> str | None:
+    """Why a JSON value cannot be stored, or None: too deep, a bad string (see
+    `_text_problem`), or NaN/Infinity, which JSON lacks and PostgreSQL refuses."""
+    at = f"{path}: " if path else ""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return None if problem is None else at + problem
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{at}{value} is not a JSON number; use a finite number"
+    if isinstance(value, dict | list) and depth >= MAX_JSON_DEPTH:
+        return f"nested deeper than {MAX_JSON_DEPTH} levels"
     if isinstance(value, dict):
-        return max((_json_depth(v, depth + 1) for v in value.values()), default=depth + 1)
+        for key, item in value.items():
+            key_problem = _text_problem(str(key))
+            if key_problem is not None:
+                return f"{at}key {key!r} {key_problem}"
+            problem = _json_problem(
+                item, f"{path}.{key}" if path else str(key), depth + 1
+            )
+            if problem is not None:
+                return problem
     if isinstance(value, list):
-        return max((_json_depth(v, depth + 1) for v in value), default=depth + 1)
-    return depth
+        for index, item in enumerate(value):
+            problem = _json_problem(
+                item, f"{path}.{index}" if path else str(index), depth + 1
+            )
+            if problem is not None:
+                return problem
+    return None
 
 
-def _limit_depth(value: dict[str, Any]) -> dict[str, Any]:
-    if _json_depth(value) > MAX_JSON_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+def _check_json(value: dict[str, Any]) -> dict[str, Any]:
+    problem = _json_problem(value, "", 0)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-JsonObject = Annotated[dict[str, Any], AfterValidator(_limit_depth)]
+Title = Annotated[str, StringConstraints(max_length=255), AfterValidator(_check_text)]
+Description = Annotated[
+    str, StringConstraints(max_length=10_000), AfterValidator(_check_text)
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    AfterValidator(_check_text),
+]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json)]
 
 
 class TrialStatus(StrEnum):
@@ -93,7 +145,7 @@ class Step(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    step: str = Field(default="", max_length=255, description="A free title.")
+    step: Title = Field(default="", description="A free title.")
     do: str = Field(
         max_length=255,
         description="`<namespace>.<action>`, e.g. `cm.http_probe` or "
@@ -108,6 +160,7 @@ class Step(BaseModel):
         default=None,
         gt=0,
         le=MAX_STEP_TIMEOUT_SECONDS,
+        allow_inf_nan=False,
         description="Time-out for this step (default: the service's step time-out).",
     )
 
@@ -130,12 +183,13 @@ class Step(BaseModel):
             raise ValueError(str(err)) from None
         return value
 
-    @model_validator(mode="after")
-    def _check_templates(self) -> Step:
-        errors = template_errors(self.where, "where")
+    @field_validator("where")
+    @classmethod
+    def _check_templates(cls, value: dict[str, Any]) -> dict[str, Any]:
+        errors = template_errors(value, "where")
         if errors:
             raise ValueError("; ".join(str(err) for err in errors))
-        return self
+        return value
 
     @property
     def namespace(self) -> str:
@@ -152,7 +206,7 @@ StepList = Annotated[list[Step], Field(max_length=MAX_STEPS)]
 class _ExperimentFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    description: str | None = Field(default=None, max_length=10_000)
+    description: Description | None = None
     metadata: JsonObject = Field(default_factory=dict)
     parameters: JsonObject = Field(default_factory=dict)
     pre_steps: StepList = Field(default_factory=list)
@@ -172,19 +226,24 @@ class ExperimentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    description: str | None = Field(default=None, max_length=10_000)
+    description: Description | None = None
     metadata: JsonObject | None = None
     parameters: JsonObject | None = None
     pre_steps: StepList | None = None
-    steps: Annotated[list[Step], Field(min_length=1, max_length=MAX_STEPS)] | None = None
+    steps: Annotated[list[Step], Field(min_length=1, max_length=MAX_STEPS)] | None = (
+        None
+    )
     post_steps: StepList | None = None
 
-    @model_validator(mode="after")
-    def _no_nulls_for_required(self) -> ExperimentUpdate:
-        for field in ("name", "steps", "metadata", "parameters", "pre_steps", "post_steps"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
-        return self
+    @field_validator(
+        "name", "steps", "metadata", "parameters", "pre_steps", "post_steps"
+    )
+    @classmethod
+    def _no_nulls_for_required(cls, value: Any) -> Any:
+        # Runs only for fields the body gives: an omitted field stays unchanged.
+        if value is None:
+            raise ValueError("cannot be null; omit the field to leave it unchanged")
+        return value
 
 
 class ExperimentPublic(ExperimentCreate):
@@ -220,15 +279,20 @@ class TrialCreate(BaseModel):
 
 
 class TrialPublic(BaseModel):
-    """A trial as the API returns it."""
+    """A trial as the API returns it.
+
+    Its objects are not held to the input rules: the record nests a step's
+    `where` a few levels deeper than the request did, and reading a trial must
+    never fail.
+    """
 
     id: UUID
     experiment: UUID
-    parameters: JsonObject
-    metadata: JsonObject
-    ticket: JsonObject
+    parameters: dict[str, Any]
+    metadata: dict[str, Any]
+    ticket: dict[str, Any]
     status: TrialStatus
-    trial_record: JsonObject
+    trial_record: dict[str, Any]
     initiated_by: str
     initiated_from: str
     dry_run: bool = False

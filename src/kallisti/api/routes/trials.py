@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import AwareDatetime, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, TypeAdapter
 
 from kallisti.api.deps import CurrentUser, PageQuery, State
 from kallisti.api.pagination import list_response
@@ -18,19 +19,34 @@ router = APIRouter(prefix="/trial", tags=["trial"])
 _LIST = TypeAdapter(list[TrialPublic])
 
 
+def _utc(value: datetime) -> datetime:
+    # 0001-01-01T00:00+14:00 parses, but has no UTC form: the database driver
+    # would raise OverflowError (a 500) while converting it.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+
+
 @router.get("", response_model=list[TrialPublic])
 def list_trials(
     request: Request,
     state: State,
     page: PageQuery,
     _: CurrentUser,
-    experiment: Annotated[UUID | None, Query(description="Only this experiment's.")] = None,
+    experiment: Annotated[
+        UUID | None, Query(description="Only this experiment's.")
+    ] = None,
     status_: Annotated[
-        TrialStatus | None, Query(alias="status", description="Only trials in this status.")
+        TrialStatus | None,
+        Query(alias="status", description="Only trials in this status."),
     ] = None,
     schedule: Annotated[UUID | None, Query(description="Only this schedule's.")] = None,
-    created_after: Annotated[AwareDatetime | None, Query()] = None,
-    created_before: Annotated[AwareDatetime | None, Query()] = None,
+    created_after: Annotated[UtcTime | None, Query()] = None,
+    created_before: Annotated[UtcTime | None, Query()] = None,
     include_deleted: Annotated[
         bool, Query(description="Include trials of deleted experiments.")
     ] = False,
