@@ -18,7 +18,7 @@ from kallisti.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support import (  # noqa: E402
+from support import (
     ProbeTarget,
     ServiceThread,
     create_postgres_database,
@@ -31,7 +31,10 @@ BACKENDS = ("sqlite", "postgresql")
 @pytest.fixture(scope="session")
 def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     sqlite_path = tmp_path_factory.mktemp("db") / "kallisti.db"
-    urls = {"sqlite": f"sqlite:///{sqlite_path}", "postgresql": create_postgres_database()}
+    urls = {
+        "sqlite": f"sqlite:///{sqlite_path}",
+        "postgresql": create_postgres_database(),
+    }
     yield urls
     drop_postgres_database(urls["postgresql"])
 
@@ -66,7 +69,9 @@ def service(
 ) -> ServiceThread:
     """The API with an in-process worker, on the backend under test."""
     if backend not in _services:
-        _services[backend] = ServiceThread(service_settings(database_urls[backend])).start()
+        _services[backend] = ServiceThread(
+            service_settings(database_urls[backend])
+        ).start()
     return _services[backend]
 
 

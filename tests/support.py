@@ -42,7 +42,9 @@ def create_postgres_database() -> str:
     """
     name = f"kallisti_test_{uuid.uuid4().hex[:12]}"
     try:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        with psycopg.connect(
+            POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as err:
         raise RuntimeError(
@@ -72,7 +74,9 @@ class ServiceThread:
                 lifespan="off",
             )
         )
-        self._thread = threading.Thread(target=self._run, name="kallisti-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="kallisti-api", daemon=True
+        )
         self._shutdown: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -156,7 +160,9 @@ class ProbeTarget:
                 if target.delay_seconds:
                     time.sleep(target.delay_seconds)
                 payload = (
-                    target.body if isinstance(target.body, str) else json.dumps(target.body)
+                    target.body
+                    if isinstance(target.body, str)
+                    else json.dumps(target.body)
                 ).encode()
                 try:
                     self.send_response(target.status)

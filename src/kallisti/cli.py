@@ -60,9 +60,7 @@ def _warn_open_access() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
-    worker: Annotated[
-        bool, typer.Option(help="Run a worker in this process.")
-    ] = True,
+    worker: Annotated[bool, typer.Option(help="Run a worker in this process.")] = True,
 ) -> None:
     """Migrate the database, then serve the API (and a worker) until stopped."""
     import uvicorn
@@ -87,7 +85,9 @@ def serve(
         )
         shutdown = asyncio.Event()
         worker_task = (
-            asyncio.create_task(service.worker.run(shutdown)) if settings.run_worker else None
+            asyncio.create_task(service.worker.run(shutdown))
+            if settings.run_worker
+            else None
         )
         try:
             await server.serve()
@@ -186,10 +186,12 @@ class _ConsoleRecorder:
 def run(
     file: Annotated[Path, typer.Argument(help="Experiment JSON file.", exists=True)],
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="name=value (JSON or text).")
+        list[str] | None,
+        typer.Option("--param", "-p", help="name=value (JSON or text)."),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option(help="Resolve targets and log what would happen; change nothing.")
+        bool,
+        typer.Option(help="Resolve targets and log what would happen; change nothing."),
     ] = False,
 ) -> None:
     """Run an experiment here, without a server (for CI pipelines).
@@ -224,11 +226,15 @@ def run(
         loop.add_signal_handler(signal.SIGTERM, stop.request, "terminated (SIGTERM)")
         return await engine.run(plan, recorder, stop)
 
-    console.print(f"Running [bold]{experiment.name}[/bold]" + (" (dry run)" if dry_run else ""))
+    console.print(
+        f"Running [bold]{experiment.name}[/bold]" + (" (dry run)" if dry_run else "")
+    )
     status = asyncio.run(execute())
     colour = "green" if status is TrialStatus.SUCCEEDED else "red"
     console.print(f"Trial [{colour}]{status.value}[/{colour}]")
-    typer.echo(json.dumps({"status": status.value, "trial_record": recorder.record}, indent=2))
+    typer.echo(
+        json.dumps({"status": status.value, "trial_record": recorder.record}, indent=2)
+    )
     raise typer.Exit(0 if status is TrialStatus.SUCCEEDED else 1)
 
 

@@ -17,18 +17,32 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from support import ProbeTarget
 
 from kallisti.domain.models import ExperimentCreate, TrialCreate
 from kallisti.store import Store
 from kallisti.store.tables import trials
+from support import ProbeTarget, create_postgres_database, drop_postgres_database
 
 LEASE_SECONDS = 2.0
 
 
+@pytest.fixture(scope="module")
+def _own_databases(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, str]]:
+    # Not the shared service's database: its in-process worker would compete
+    # for these trials.
+    urls = {
+        "sqlite": f"sqlite:///{tmp_path_factory.mktemp('durability')}/kallisti.db",
+        "postgresql": create_postgres_database(),
+    }
+    yield urls
+    drop_postgres_database(urls["postgresql"])
+
+
 @pytest.fixture
-def durable_store(backend: str, database_urls: dict[str, str]) -> Iterator[Store]:
-    store = Store(database_urls[backend])
+def durable_store(backend: str, _own_databases: dict[str, str]) -> Iterator[Store]:
+    store = Store(_own_databases[backend])
     store.migrate()
     yield store
     store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+
 from support import ProbeTarget, wait_for_trial
 
 

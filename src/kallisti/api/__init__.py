@@ -3,4 +3,10 @@
 from kallisti.api.app import API_PREFIX, create_app
 from kallisti.api.deps import Authenticator, NoAuthentication, ServiceState
 
-__all__ = ["API_PREFIX", "Authenticator", "NoAuthentication", "ServiceState", "create_app"]
+__all__ = [
+    "API_PREFIX",
+    "Authenticator",
+    "NoAuthentication",
+    "ServiceState",
+    "create_app",
+]

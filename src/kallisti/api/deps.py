@@ -56,14 +56,18 @@ def _state(request: Request) -> ServiceState:
     return state
 
 
-def _current_user(request: Request, state: Annotated[ServiceState, Depends(_state)]) -> str:
+def _current_user(
+    request: Request, state: Annotated[ServiceState, Depends(_state)]
+) -> str:
     return state.authenticator(request)
 
 
 def _page(
     limit: Annotated[
         int | None,
-        Query(ge=1, le=MAX_PAGE_SIZE, description="Page size; omit for the whole list."),
+        Query(
+            ge=1, le=MAX_PAGE_SIZE, description="Page size; omit for the whole list."
+        ),
     ] = None,
     offset: Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")] = 0,
 ) -> Page:

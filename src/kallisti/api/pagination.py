@@ -14,7 +14,11 @@ __all__ = ["list_response"]
 
 
 def list_response(
-    request: Request, adapter: TypeAdapter[Any], items: list[Any], total: int, page: Page
+    request: Request,
+    adapter: TypeAdapter[Any],
+    items: list[Any],
+    total: int,
+    page: Page,
 ) -> Response:
     headers = {"X-Total-Count": str(total)}
     if page.limit is not None and page.offset + len(items) < total:

@@ -21,7 +21,9 @@ __all__ = ["Credential", "CredentialContext", "require_field"]
 class CredentialContext:
     """What a credential may need to know about this service's installation."""
 
-    service_account_token_path: str = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    service_account_token_path: str = (
+        "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    )
     environ: Mapping[str, str] = field(default_factory=dict)
 
 

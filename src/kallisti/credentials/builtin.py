@@ -22,7 +22,9 @@ class EnvVarUsernamePasswordCredential(Credential):
 
     type = "ENV_VAR_USERNAME_PASSWORD"
 
-    def __init__(self, username: str, password: str, username_key: str, password_key: str):
+    def __init__(
+        self, username: str, password: str, username_key: str, password_key: str
+    ):
         self.username = username
         self.password = password
         self.username_key = username_key
@@ -32,7 +34,9 @@ class EnvVarUsernamePasswordCredential(Credential):
     def from_spec(cls, spec: Mapping[str, Any], context: CredentialContext) -> Self:
         username_key = require_field(spec, "username_key", cls.type)
         password_key = require_field(spec, "password_key", cls.type)
-        missing = [key for key in (username_key, password_key) if key not in context.environ]
+        missing = [
+            key for key in (username_key, password_key) if key not in context.environ
+        ]
         if missing:
             raise CredentialError(
                 "Environment variable(s) "

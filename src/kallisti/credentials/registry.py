@@ -27,7 +27,9 @@ class CredentialRegistry:
     """Builds credentials from step specs such as ``{"type": "TOKEN_FILE", ...}``."""
 
     def __init__(
-        self, credential_types: Mapping[str, type[Credential]], context: CredentialContext
+        self,
+        credential_types: Mapping[str, type[Credential]],
+        context: CredentialContext,
     ) -> None:
         self._types = dict(credential_types)
         self.context = context
@@ -36,7 +38,7 @@ class CredentialRegistry:
     def discover(
         cls, context: CredentialContext, overrides: Mapping[str, str] | None = None
     ) -> CredentialRegistry:
-        """Load types from entry points, then from `overrides` (type → "module:Class")."""
+        """Load types from entry points, then `overrides` (type → "module:Class")."""
         paths = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
         paths.update(overrides or {})
         return cls({name: _load(path) for name, path in paths.items()}, context)

@@ -4,9 +4,9 @@ The hierarchy::
 
     KallistiError
     ├── NotFound                 an id names nothing (API: 404)
-    ├── Conflict                 the request is valid but the state forbids it (API: 403)
-    │   └── TrialNotStoppable    stop asked of a trial that has already ended
-    ├── InvalidInput             a value breaks a rule the schema cannot express (API: 400)
+    ├── Conflict                 valid request, but the state forbids it (API: 403)
+    │   └── TrialNotStoppable    stop asked of a trial that has ended
+    ├── InvalidInput             a value breaks a rule beyond the schema (API: 400)
     ├── StepError                a step could not run or did not hold; ends the step
     │   ├── UnknownModuleName    `do` names a namespace no module serves
     │   ├── CouldNotFindFunction `do` names an action the module does not have

@@ -2,12 +2,14 @@
 
 An entry is ``{"operator": <op>, <field>: <expected>}`` with exactly one field:
 ``value`` compares a scalar result itself; any other key is a dotted path into a
-dict result (``status_code``, ``response.data.id``; list items by index).
+dict result (``status_code``, ``response.data.id``); a list item is reached by its
+index, written ``items.0`` or, as Kallisti's JSONPath keys are, ``items[0]``.
 Numbers given as strings compare as numbers, since metrics APIs answer in strings.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +31,12 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 OPERATORS = (*_COMPARISONS, "regex")
 _MISSING = object()
+_INDEX = re.compile(r"\[(-?\d+)\]")
+
+
+def _path_parts(field: str) -> list[str]:
+    """Split ``response.items[0].id`` (or ``response.items.0.id``) into its parts."""
+    return _INDEX.sub(r".\1", field).removeprefix(".").split(".")
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class Expectation:
                 f"a dotted path such as `status_code`), found {fields or 'none'}",
             )
         field = str(fields[0])
-        if not field or any(not part for part in field.split(".")):
+        if not field or any(not part for part in _path_parts(field)):
             raise InvalidInput("expect", f"{field!r} is not a valid dotted path")
         expected = raw[field]
         if op == "regex":
@@ -87,7 +95,7 @@ class Expectation:
         if self.field == "value" and not isinstance(result, Mapping):
             return result
         current = result
-        for part in self.field.split("."):
+        for part in _path_parts(self.field):
             if isinstance(current, Mapping):
                 current = current.get(part, _MISSING)
             elif isinstance(current, Sequence) and not isinstance(current, str):
@@ -120,8 +128,11 @@ class Expectation:
 def _as_number(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return Decimal(str(value))
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        # NaN and infinities compare as floats: Decimal refuses to order NaN.
+        return Decimal(str(value)) if math.isfinite(value) else None
     if isinstance(value, str):
         try:
             number = Decimal(value.strip())

@@ -31,7 +31,9 @@ def utc_now() -> datetime:
 
 
 def _line(clock: Clock, level: str, message: str) -> str:
-    stamp = clock().astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+    stamp = (
+        clock().astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+    )
     return f"[{stamp}Z - {level}] {message}"
 
 

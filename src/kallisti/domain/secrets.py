@@ -8,6 +8,7 @@ Two rules, applied to trial records, reports, logs and API responses:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -66,6 +67,26 @@ def secret_field_values(value: Any) -> list[str]:
     return found
 
 
+def _repr_forms(text: str) -> set[str]:
+    # How `text` reads inside a Python repr ("Result: {...}" lines): quotes,
+    # backslashes and control characters escaped, in a '...' or a "..." string.
+    single = repr(text + "'\"")[1:-4]
+    return {single, single.replace("\\'", "'")}
+
+
+def _written_forms(secret: str) -> set[str]:
+    """The secret as it may be written down: raw, JSON-escaped (an echoed
+    body), Python-repr-escaped (a logged result), and repr of JSON."""
+    json_forms = {
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+    forms = {secret, *json_forms}
+    for form in (secret, *json_forms):
+        forms |= _repr_forms(form)
+    return forms
+
+
 class SecretRedactor:
     """Masks known secret values in text and in JSON-like data."""
 
@@ -77,7 +98,7 @@ class SecretRedactor:
         """Learn secret values; short or empty ones are ignored."""
         for secret in secrets:
             if secret and len(secret) >= _MIN_REDACTED_LENGTH:
-                self._secrets.add(secret)
+                self._secrets.update(_written_forms(secret))
 
     def redact_text(self, text: str) -> str:
         # Longest first, so a secret containing another is masked whole.
@@ -94,7 +115,8 @@ class SecretRedactor:
             return self.redact_text(value)
         if isinstance(value, Mapping):
             return {
-                self.redact_text(str(key)): self.redact(item) for key, item in value.items()
+                self.redact_text(str(key)): self.redact(item)
+                for key, item in value.items()
             }
         if isinstance(value, list | tuple):
             return [self.redact(item) for item in value]

@@ -71,7 +71,9 @@ class Templates:
                     f"(found {type(node).__name__.lower()})",
                 )
             if isinstance(node, nodes.Filter) and node.name not in _SAFE_FILTERS:
-                raise InvalidInput(path, f"template filter {node.name!r} is not allowed")
+                raise InvalidInput(
+                    path, f"template filter {node.name!r} is not allowed"
+                )
         return tree
 
     def names(self, value: Any, path: str = "where") -> set[str]:

@@ -33,7 +33,11 @@ from kallisti.domain.errors import (
 from kallisti.domain.expectations import check_all, parse_expectations
 from kallisti.domain.models import Step, TrialStatus
 from kallisti.domain.record import Clock, Section, StepLog, TrialRecord, utc_now
-from kallisti.domain.secrets import SecretRedactor, mask_secret_fields, secret_field_values
+from kallisti.domain.secrets import (
+    SecretRedactor,
+    mask_secret_fields,
+    secret_field_values,
+)
 from kallisti.domain.templating import Templates
 from kallisti.engine.plan import StopSignal, TrialPlan, TrialRecorder
 from kallisti.modules.context import STEP_CONTEXT_PARAMETER, StepContext
@@ -142,16 +146,19 @@ class TrialEngine:
 
         failure: _Failure | None = None
         status = TrialStatus.SUCCEEDED
-        for section, steps, failed_status in (
+        phases: tuple[tuple[Section, tuple[Step, ...], TrialStatus], ...] = (
             ("pre_steps", plan.pre_steps, TrialStatus.ABORTED),
             ("steps", plan.steps, TrialStatus.FAILED),
-        ):
+        )
+        for section, steps, failed_status in phases:
             for step in steps:
                 if stop.requested:
                     break
-                error = await self._run_step(section, step, templates, record, stop, plan)
-                if error is not None:
-                    failure, status = _Failure(section, error), failed_status
+                step_error = await self._run_step(
+                    section, step, templates, record, stop, plan
+                )
+                if step_error is not None:
+                    failure, status = _Failure(section, step_error), failed_status
                     break
             if failure is not None or stop.requested:
                 break
@@ -184,7 +191,9 @@ class TrialEngine:
         never = StopSignal()
         failures = []
         for step in plan.post_steps:
-            error = await self._run_step("post_steps", step, templates, record, never, plan)
+            error = await self._run_step(
+                "post_steps", step, templates, record, never, plan
+            )
             if error is not None:
                 failures.append(_Failure("post_steps", error))
         return failures
@@ -199,16 +208,17 @@ class TrialEngine:
         plan: TrialPlan,
     ) -> KallistiError | None:
         """Run one step into its log; return the error that ended it, if any."""
+        render_error: StepFailed | None = None
         try:
             where = templates.render(step.where)
         except Exception as err:  # a filter given a value it cannot take
             where, render_error = dict(step.where), _driver_failure(err)
-        else:
-            render_error = None
         credentials_spec = where.pop("credentials", None)
         record.redactor.add(*secret_field_values(where))
         recorded_parameters = mask_secret_fields(
-            where if credentials_spec is None else {**where, "credentials": credentials_spec}
+            where
+            if credentials_spec is None
+            else {**where, "credentials": credentials_spec}
         )
         log = record.start_step(section, step_name(step.do), recorded_parameters)
         log.info("Starting command execution.")
@@ -216,9 +226,13 @@ class TrialEngine:
             if render_error is not None:
                 raise render_error
             action = self._modules.resolve(step.do)
-            arguments = self._arguments(action, where, credentials_spec, record.redactor)
+            arguments = self._arguments(
+                action, where, credentials_spec, record.redactor
+            )
             if action.accepts(STEP_CONTEXT_PARAMETER):
-                arguments[STEP_CONTEXT_PARAMETER] = self._step_context(log, record, plan)
+                arguments[STEP_CONTEXT_PARAMETER] = self._step_context(
+                    log, record, plan
+                )
             if plan.dry_run and not action.accepts("dry_run"):
                 log.info(f"Dry run: would run {step.do}; nothing was changed.")
                 log.info("Completed.")
@@ -262,7 +276,11 @@ class TrialEngine:
                 credential = self._credentials.build(spec)
                 redactor.add(*credential.secrets())
                 arguments["credentials"] = credential
-        injected = {STEP_CONTEXT_PARAMETER: None} if action.accepts(STEP_CONTEXT_PARAMETER) else {}
+        injected = (
+            {STEP_CONTEXT_PARAMETER: None}
+            if action.accepts(STEP_CONTEXT_PARAMETER)
+            else {}
+        )
         try:
             action.signature.bind(**arguments, **injected)
         except TypeError as err:

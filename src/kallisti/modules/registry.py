@@ -118,7 +118,9 @@ def _public_names(module: ModuleType) -> list[str]:
 def _find_action(module: ModuleType, function_path: str) -> Callable[..., Any] | None:
     """Walk `function_path` (``stop_app`` or ``ec2.stop_instance``) through
     public names only, so no step can reach a private or imported helper."""
-    if not function_path or any(p.startswith("_") or not p for p in function_path.split(".")):
+    if not function_path or any(
+        p.startswith("_") or not p for p in function_path.split(".")
+    ):
         return None
     holders = [module, *_action_modules(module)]
     for holder in holders:

@@ -37,8 +37,12 @@ __all__ = [
 RUNNING_STATUSES = (TrialStatus.IN_PROGRESS.value, TrialStatus.STOP_INITIATED.value)
 
 
-def _pick(conn: Connection, where: sa.ColumnElement[bool], limit: int) -> sa.Select[Any]:
-    pick = sa.select(trials.c.id).where(where).order_by(trials.c.created_at).limit(limit)
+def _pick(
+    conn: Connection, where: sa.ColumnElement[bool], limit: int
+) -> sa.Select[Any]:
+    pick = (
+        sa.select(trials.c.id).where(where).order_by(trials.c.created_at).limit(limit)
+    )
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     return pick
@@ -110,14 +114,18 @@ def stop_requests(conn: Connection, worker_id: str) -> list[tuple[str, str]]:
         (trials.c.worker_id == worker_id)
         & (trials.c.status == TrialStatus.STOP_INITIATED.value)
     )
-    return [(row.id, row.stop_reason or "stop requested") for row in conn.execute(statement)]
+    return [
+        (row.id, row.stop_reason or "stop requested") for row in conn.execute(statement)
+    ]
 
 
 def save_record(
     conn: Connection, trial_id: str, worker_id: str, record: dict[str, Any]
 ) -> bool:
     """Write a running trial's record; False when this worker no longer holds it."""
-    statement = trials.update().where(_held(trial_id, worker_id)).values(trial_record=record)
+    statement = (
+        trials.update().where(_held(trial_id, worker_id)).values(trial_record=record)
+    )
     return conn.execute(statement).rowcount == 1
 
 

@@ -69,11 +69,13 @@ class _Repository:
 
 def _steps_json(model: ExperimentCreate | ExperimentUpdate, field: str) -> Any:
     steps = getattr(model, field)
-    return None if steps is None else [s.model_dump(exclude_defaults=True) for s in steps]
+    return (
+        None if steps is None else [s.model_dump(exclude_defaults=True) for s in steps]
+    )
 
 
-def _experiment(row: sa.Row[Any]) -> ExperimentPublic:
-    return ExperimentPublic.model_validate(row._asdict())
+def _experiment(row: sa.RowMapping) -> ExperimentPublic:
+    return ExperimentPublic.model_validate(dict(row))
 
 
 SoftDeleteHook = Callable[[Connection, uuid.UUID, datetime], None]
@@ -107,7 +109,7 @@ class ExperimentRepository(_Repository):
     def get(self, experiment_id: uuid.UUID) -> ExperimentPublic:
         """Return a live experiment; raises `NotFound` (also for deleted ones)."""
         with self._read() as conn:
-            row = conn.execute(_live(experiment_id)).first()
+            row = conn.execute(_live(experiment_id)).mappings().first()
         if row is None:
             raise NotFound("Experiment", experiment_id)
         return _experiment(row)
@@ -123,13 +125,15 @@ class ExperimentRepository(_Repository):
             .limit(page.limit)
         )
         with self._read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query).mappings().all()
             total = conn.execute(
                 sa.select(sa.func.count()).select_from(experiments).where(live)
             ).scalar_one()
         return [_experiment(row) for row in rows], total
 
-    def replace(self, experiment_id: uuid.UUID, data: ExperimentCreate) -> ExperimentPublic:
+    def replace(
+        self, experiment_id: uuid.UUID, data: ExperimentCreate
+    ) -> ExperimentPublic:
         changes = {
             "name": data.name,
             "description": data.description,
@@ -139,10 +143,14 @@ class ExperimentRepository(_Repository):
         }
         return self._change(experiment_id, changes)
 
-    def update(self, experiment_id: uuid.UUID, data: ExperimentUpdate) -> ExperimentPublic:
+    def update(
+        self, experiment_id: uuid.UUID, data: ExperimentUpdate
+    ) -> ExperimentPublic:
         changes = {
             field: (
-                _steps_json(data, field) if field in _STEP_SECTIONS else getattr(data, field)
+                _steps_json(data, field)
+                if field in _STEP_SECTIONS
+                else getattr(data, field)
             )
             for field in data.model_fields_set
         }
@@ -152,13 +160,17 @@ class ExperimentRepository(_Repository):
         self, experiment_id: uuid.UUID, changes: Mapping[str, Any]
     ) -> ExperimentPublic:
         with self._write() as conn:
-            result = conn.execute(
-                experiments.update()
-                .where(experiments.c.id == str(experiment_id))
-                .where(experiments.c.deleted_at.is_(None))
-                .values(**changes, updated_at=self._clock())
-                .returning(*experiments.c)
-            ).first()
+            result = (
+                conn.execute(
+                    experiments.update()
+                    .where(experiments.c.id == str(experiment_id))
+                    .where(experiments.c.deleted_at.is_(None))
+                    .values(**changes, updated_at=self._clock())
+                    .returning(*experiments.c)
+                )
+                .mappings()
+                .first()
+            )
         if result is None:
             raise NotFound("Experiment", experiment_id)
         return _experiment(result)
@@ -202,8 +214,8 @@ _TRIAL_COLUMNS = (
 )
 
 
-def _trial(row: sa.Row[Any]) -> TrialPublic:
-    return TrialPublic.model_validate(row._asdict())
+def _trial(row: sa.RowMapping) -> TrialPublic:
+    return TrialPublic.model_validate(dict(row))
 
 
 class TrialRepository(_Repository):
@@ -231,7 +243,7 @@ class TrialRepository(_Repository):
                     schedule_id=schedule_id,
                     conn=own,
                 )
-        row = conn.execute(_live(request.experiment)).first()
+        row = conn.execute(_live(request.experiment)).mappings().first()
         if row is None:
             raise InvalidInput(
                 "experiment",
@@ -255,16 +267,24 @@ class TrialRepository(_Repository):
         }
         conn.execute(trials.insert().values(values))
         return TrialPublic.model_validate(
-            {**values, "experiment": values["experiment_id"], "executed_at": None,
-             "completed_at": None}
+            {
+                **values,
+                "experiment": values["experiment_id"],
+                "executed_at": None,
+                "completed_at": None,
+            }
         )
 
     def get(self, trial_id: uuid.UUID) -> TrialPublic:
         """Return a trial, also one of a deleted experiment; raises `NotFound`."""
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(*_TRIAL_COLUMNS).where(trials.c.id == str(trial_id))
-            ).first()
+            row = (
+                conn.execute(
+                    sa.select(*_TRIAL_COLUMNS).where(trials.c.id == str(trial_id))
+                )
+                .mappings()
+                .first()
+            )
         if row is None:
             raise NotFound("Trial", trial_id)
         return _trial(row)
@@ -282,7 +302,7 @@ class TrialRepository(_Repository):
             .limit(page.limit)
         )
         with self._read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query).mappings().all()
             if page.limit is None and page.offset == 0:
                 total = len(rows)
             else:
@@ -301,7 +321,9 @@ class TrialRepository(_Repository):
         reason = f"stop requested by {requested_by}"
         now = self._clock()
         record = TrialRecord(clock=lambda: now)
-        record.result(f"Trial Stopped before it started: {reason}. Nothing ran.", "ERROR")
+        record.result(
+            f"Trial Stopped before it started: {reason}. Nothing ran.", "ERROR"
+        )
         with self._write() as conn:
             by_id = trials.c.id == str(trial_id)
             stopped = conn.execute(
@@ -320,7 +342,9 @@ class TrialRepository(_Repository):
                     .where(by_id & (trials.c.status == TrialStatus.IN_PROGRESS.value))
                     .values(status=TrialStatus.STOP_INITIATED.value, stop_reason=reason)
                 )
-            row = conn.execute(sa.select(*_TRIAL_COLUMNS).where(by_id)).first()
+            row = (
+                conn.execute(sa.select(*_TRIAL_COLUMNS).where(by_id)).mappings().first()
+            )
         if row is None:
             raise NotFound("Trial", trial_id)
         trial = _trial(row)

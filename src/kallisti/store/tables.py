@@ -9,7 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
-__all__ = ["experiments", "metadata", "trials"]
+__all__ = [
+    "experiments",
+    "metadata",
+    "notification_settings",
+    "schedules",
+    "trials",
+]
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -30,7 +36,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return (
+            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        )
 
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -85,3 +93,46 @@ trials = sa.Table(
     sa.Index("ix_trials_created_at", "created_at"),
     sa.Index("ix_trials_worker_id", "worker_id"),
 )
+
+# --- Schedules and notifications (issue 5) ---
+
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "experiment_id", sa.String(36), sa.ForeignKey("experiments.id"), nullable=False
+    ),
+    sa.Column("parameters", JSON, nullable=False),
+    # The schedule's own keys; the experiment's metadata is laid under them when
+    # the schedule is read and when it starts a trial.
+    sa.Column("metadata", JSON, nullable=False),
+    sa.Column("ticket", JSON, nullable=False),
+    sa.Column("recurrence_pattern", sa.String(255), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("recurrence_count", sa.Integer, nullable=True),
+    sa.Column("recurrence_left", sa.Integer, nullable=True),
+    # The tick the schedule fires next; null once it is spent. Firing claims a
+    # tick with one UPDATE conditional on this value (exactly once per tick).
+    sa.Column("next_fire_at", UTCDateTime, nullable=True),
+    sa.Column("last_fired_at", UTCDateTime, nullable=True),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("deleted_at", UTCDateTime, nullable=True),
+    sa.Index("ix_schedules_next_fire_at", "next_fire_at"),
+    sa.Index("ix_schedules_experiment_id_created_at", "experiment_id", "created_at"),
+)
+
+# A single row (id 1): who is told when a trial completes.
+notification_settings = sa.Table(
+    "notification_settings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("emails", JSON, nullable=False),
+    # [{"url": ..., "secret": ... | null}]; secrets sign payloads, never leave.
+    sa.Column("webhooks", JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+sa.Index("ix_trials_schedule_id_created_at", trials.c.schedule_id, trials.c.created_at)

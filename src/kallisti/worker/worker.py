@@ -118,7 +118,9 @@ class Worker:
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
-            logger.info("worker %s stopped", self.worker_id, extra={"action": "worker_stopped"})
+            logger.info(
+                "worker %s stopped", self.worker_id, extra={"action": "worker_stopped"}
+            )
 
     async def _sleep_until_work(self, shutdown: asyncio.Event) -> None:
         assert self._wakeup is not None
@@ -139,14 +141,19 @@ class Worker:
 
     async def _fill_slots(self) -> None:
         """Recover orphans first (their clean-up is overdue), then claim new trials."""
-        for claim, recovering in ((queries.claim_orphans, True), (queries.claim_scheduled, False)):
+        for claim, recovering in (
+            (queries.claim_orphans, True),
+            (queries.claim_scheduled, False),
+        ):
             free = self.settings.worker_concurrency - len(self._running)
             if free <= 0:
                 return
             try:
                 rows = await asyncio.to_thread(self._claim, claim, free)
             except Exception:
-                logger.exception("claiming trials failed; will retry", extra={"action": "claim"})
+                logger.exception(
+                    "claiming trials failed; will retry", extra={"action": "claim"}
+                )
                 return
             for row in rows:
                 self._start(row, recovering=recovering)
@@ -210,12 +217,16 @@ class Worker:
             try:
                 held = await asyncio.to_thread(self._renew, ids)
             except Exception:
-                logger.exception("renewing leases failed; will retry", extra={"action": "lease"})
+                logger.exception(
+                    "renewing leases failed; will retry", extra={"action": "lease"}
+                )
                 continue
             for trial_id in set(ids) - held:
                 running = self._running.get(trial_id)
-                if running is not None and running.task is not None and (
-                    running.recorder is None or not running.recorder.closing
+                if (
+                    running is not None
+                    and running.task is not None
+                    and (running.recorder is None or not running.recorder.closing)
                 ):
                     logger.error(
                         "lease lost; abandoning the trial to its new holder",
@@ -224,7 +235,9 @@ class Worker:
                     running.task.cancel()
 
     def _renew(self, ids: list[str]) -> set[str]:
-        lease_until = self.store.clock() + timedelta(seconds=self.settings.lease_seconds)
+        lease_until = self.store.clock() + timedelta(
+            seconds=self.settings.lease_seconds
+        )
         with self.store.write() as conn:
             return queries.renew_leases(conn, self.worker_id, ids, lease_until)
 
@@ -236,7 +249,9 @@ class Worker:
             try:
                 requests = await asyncio.to_thread(self._stop_requests)
             except Exception:
-                logger.exception("reading stop requests failed", extra={"action": "stop"})
+                logger.exception(
+                    "reading stop requests failed", extra={"action": "stop"}
+                )
                 continue
             for trial_id, reason in requests:
                 running = self._running.get(trial_id)

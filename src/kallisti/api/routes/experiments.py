@@ -32,7 +32,9 @@ def create_experiment(
 
 
 @router.get("/{experiment_id}")
-def read_experiment(experiment_id: UUID, state: State, _: CurrentUser) -> ExperimentPublic:
+def read_experiment(
+    experiment_id: UUID, state: State, _: CurrentUser
+) -> ExperimentPublic:
     return state.store.experiments.get(experiment_id)
 
 

@@ -49,7 +49,14 @@ async def http_probe(
             f"Invalid method: {method}. HTTP Probe allows only GET and POST methods"
         )
     result = await _send(
-        url, method, request_body, headers, authentication, timeout, verify_tls, step_context
+        url,
+        method,
+        request_body,
+        headers,
+        authentication,
+        timeout,
+        verify_tls,
+        step_context,
     )
     if result["status_code"] >= 400:
         raise StepFailed(
@@ -79,13 +86,22 @@ async def http_request(
             f"({', '.join(_REQUEST_METHODS)})"
         )
     return await _send(
-        url, method, request_body, headers, authentication, timeout, verify_tls, step_context
+        url,
+        method,
+        request_body,
+        headers,
+        authentication,
+        timeout,
+        verify_tls,
+        step_context,
     )
 
 
 async def wait(*, time_in_seconds: float) -> None:
     """Wait `time_in_seconds` (a stop interrupts it at once)."""
-    if isinstance(time_in_seconds, bool) or not isinstance(time_in_seconds, int | float):
+    if isinstance(time_in_seconds, bool) or not isinstance(
+        time_in_seconds, int | float
+    ):
         raise InvalidArguments(
             f"Expected a number for argument 'time_in_seconds' (got "
             f"{type(time_in_seconds).__name__})"
@@ -124,10 +140,13 @@ async def _send(
             )
         except httpx.TimeoutException as err:
             raise StepFailed(
-                f"No answer from {url} within {timeout:g} seconds ({type(err).__name__})."
+                f"No answer from {url} within {timeout:g} seconds "
+                f"({type(err).__name__})."
             ) from err
         except httpx.HTTPError as err:
-            raise StepFailed(f"Request to {url} failed: {type(err).__name__}: {err}") from err
+            raise StepFailed(
+                f"Request to {url} failed: {type(err).__name__}: {err}"
+            ) from err
         elapsed = round(time.perf_counter() - started, 6)
     result: dict[str, Any] = {
         "status_code": response.status_code,

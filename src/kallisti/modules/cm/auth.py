@@ -65,7 +65,9 @@ async def _password_grant(
     }
     if authentication.get("resource"):
         form["resource"] = str(authentication["resource"])
-    basic = httpx.BasicAuth(str(token_client.get("id", "")), str(token_client.get("secret", "")))
+    basic = httpx.BasicAuth(
+        str(token_client.get("id", "")), str(token_client.get("secret", ""))
+    )
     try:
         response = await client.post(url, data=form, auth=basic)
     except httpx.HTTPError as err:
