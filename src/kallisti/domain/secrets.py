@@ -17,9 +17,10 @@ __all__ = ["MASK", "SecretRedactor", "is_secret_key", "mask_secret_fields"]
 
 MASK = "*****"
 
+# `author` and `authority` name no secret; `Authorization` (a header) does.
 _SECRET_KEY = re.compile(
     r"secret|passw(or)?d|pwd|token|api[_-]?key|apikey|private[_-]?key|"
-    r"auth(?!or)|cookie|credential|session[_-]?id|access[_-]?key",
+    r"auth(?!or(?!i[sz]))|cookie|credential|session[_-]?id|access[_-]?key",
     re.IGNORECASE,
 )
 # Keys that *name where* a secret lives, not the secret itself.
