@@ -55,4 +55,5 @@ def build_service(
     app = create_app(settings, store)
     if settings.run_worker:
         app.state.kallisti.trial_created_hooks.append(worker.wake)
+        app.state.kallisti.stop_requested_hooks.append(worker.check_stop_requests)
     return Service(settings, store, engine, worker, app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Query, Request
@@ -43,12 +44,17 @@ class ServiceState:
         self.settings = settings
         self.store = store
         self.authenticator = authenticator
-        self.trial_created_hooks: list[object] = []
+        # An in-process worker listens here so it need not wait for its next poll.
+        self.trial_created_hooks: list[Callable[[], None]] = []
+        self.stop_requested_hooks: list[Callable[[], None]] = []
 
     def notify_trial_created(self) -> None:
         for hook in self.trial_created_hooks:
-            if callable(hook):
-                hook()
+            hook()
+
+    def notify_stop_requested(self) -> None:
+        for hook in self.stop_requested_hooks:
+            hook()
 
 
 def _state(request: Request) -> ServiceState:

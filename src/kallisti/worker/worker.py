@@ -78,7 +78,7 @@ class Worker:
         self._running: dict[str, _Running] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
-        self._shutting_down = False
+        self._stop_check: asyncio.Event | None = None
 
     @property
     def running_trial_ids(self) -> list[str]:
@@ -89,11 +89,17 @@ class Worker:
         if self._loop is not None and self._wakeup is not None:
             self._loop.call_soon_threadsafe(self._wakeup.set)
 
+    def check_stop_requests(self) -> None:
+        """Tell the worker a stop was asked for (safe from any thread)."""
+        if self._loop is not None and self._stop_check is not None:
+            self._loop.call_soon_threadsafe(self._stop_check.set)
+
     async def run(self, shutdown: asyncio.Event) -> None:
         """Claim and run trials until `shutdown` is set, then stop running trials
         (their post steps run) and return once every one is closed."""
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
+        self._stop_check = asyncio.Event()
         # Blocking drivers and store calls run in threads: give every trial room.
         self._loop.set_default_executor(
             ThreadPoolExecutor(max_workers=self.settings.worker_concurrency * 2 + 8)
@@ -242,8 +248,15 @@ class Worker:
             return queries.renew_leases(conn, self.worker_id, ids, lease_until)
 
     async def _watch_stop_requests(self) -> None:
+        assert self._stop_check is not None
         while True:
-            await asyncio.sleep(self.settings.stop_check_interval_seconds)
+            try:
+                await asyncio.wait_for(
+                    self._stop_check.wait(), self.settings.stop_check_interval_seconds
+                )
+            except TimeoutError:
+                pass
+            self._stop_check.clear()
             if not self._running:
                 continue
             try:

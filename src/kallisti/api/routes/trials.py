@@ -82,4 +82,6 @@ def read_trial(trial_id: UUID, state: State, _: CurrentUser) -> TrialPublic:
 def stop_trial(trial_id: UUID, state: State, user: CurrentUser) -> TrialPublic:
     """Ask a `Scheduled` or `In Progress` trial to stop: the running step is
     interrupted, post steps run, and it ends `Stopped`. 403 once it has ended."""
-    return state.store.trials.request_stop(trial_id, requested_by=user)
+    trial = state.store.trials.request_stop(trial_id, requested_by=user)
+    state.notify_stop_requested()
+    return trial
