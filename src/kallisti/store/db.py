@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -13,11 +14,25 @@ __all__ = ["create_db_engine"]
 WRITE_OPTION = "kallisti_write"
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# Trial records are JSON documents read in bulk by lists and reports: orjson
+# parses them several times faster than the standard library.
+_JSON_CODEC: dict[str, Any] = {
+    "json_serializer": _json_dumps,
+    "json_deserializer": orjson.loads,
+}
+
+
 def create_db_engine(url: str) -> Engine:
     """Create an engine tuned for Kallisti's short transactions."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return sa.create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, **_JSON_CODEC
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -26,6 +41,7 @@ def _sqlite_engine(url: str) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=8,
         max_overflow=16,
+        **_JSON_CODEC,
     )
 
     @event.listens_for(engine, "connect")

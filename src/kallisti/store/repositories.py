@@ -214,8 +214,8 @@ _TRIAL_COLUMNS = (
 )
 
 
-def _trial(row: sa.RowMapping) -> TrialPublic:
-    return TrialPublic.model_validate(dict(row))
+def _trial(row: Mapping[str, Any]) -> TrialPublic:
+    return TrialPublic.model_validate(row)
 
 
 class TrialRepository(_Repository):
@@ -302,7 +302,9 @@ class TrialRepository(_Repository):
             .limit(page.limit)
         )
         with self._read() as conn:
-            rows = conn.execute(query).mappings().all()
+            result = conn.execute(query)
+            keys = list(result.keys())
+            rows = [dict(zip(keys, row, strict=True)) for row in result]
             if page.limit is None and page.offset == 0:
                 total = len(rows)
             else:
