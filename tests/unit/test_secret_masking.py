@@ -12,6 +12,7 @@ from kallisti.domain.secrets import (
     SecretRedactor,
     is_secret_key,
     mask_secret_fields,
+    secret_field_values,
 )
 
 
@@ -140,3 +141,21 @@ def test_a_secret_is_masked_in_the_escaped_forms_a_log_line_writes_it(
     for line in written:
         assert secret not in redactor.redact_text(line)
         assert MASK in redactor.redact_text(line), line
+
+
+def test_items_of_a_list_under_a_secret_key_are_masked() -> None:
+    where = {"api_keys": ["k-1111-aaaa", "k-2222-bbbb"], "hosts": ["a", "b"]}
+
+    assert mask_secret_fields(where) == {"api_keys": [MASK, MASK], "hosts": ["a", "b"]}
+    assert secret_field_values(where) == ["k-1111-aaaa", "k-2222-bbbb"]
+
+
+def test_a_flag_under_a_secret_key_is_kept_and_not_hunted_in_text() -> None:
+    where = {"use_token": True, "verify_password": False, "token_ttl": 3600}
+
+    assert mask_secret_fields(where) == {
+        "use_token": True,
+        "verify_password": False,
+        "token_ttl": MASK,
+    }
+    assert secret_field_values(where) == ["3600"]

@@ -37,34 +37,63 @@ def is_secret_key(key: str) -> bool:
     return key.lower() not in _SECRET_REFERENCE_KEYS and bool(_SECRET_KEY.search(key))
 
 
+def _is_secret_scalar(item: Any) -> bool:
+    # A flag such as `"use_token": true` holds no secret, and hunting "True"
+    # in every log line would garble the record.
+    return isinstance(item, str | int | float) and not isinstance(item, bool)
+
+
 def mask_secret_fields(value: Any) -> Any:
-    """Return a copy of `value` with the values under secret-naming keys masked."""
+    """Return a copy of `value` with the values under secret-naming keys masked
+    (the items of a list under such a key too: `"api_keys": [...]`)."""
+    return _masked(value, under_secret_key=False)
+
+
+def _masked(value: Any, *, under_secret_key: bool) -> Any:
     if isinstance(value, Mapping):
-        return {
-            key: (
+        masked: dict[Any, Any] = {}
+        for key, item in value.items():
+            secret = is_secret_key(str(key))
+            masked[key] = (
                 MASK
-                if is_secret_key(str(key)) and isinstance(item, str | int | float)
-                else mask_secret_fields(item)
+                if secret and _is_secret_scalar(item)
+                else _masked(item, under_secret_key=secret and isinstance(item, list))
             )
-            for key, item in value.items()
-        }
+        return masked
     if isinstance(value, list):
-        return [mask_secret_fields(item) for item in value]
+        return [
+            MASK
+            if under_secret_key and _is_secret_scalar(item)
+            else _masked(item, under_secret_key=under_secret_key)
+            for item in value
+        ]
     return value
 
 
 def secret_field_values(value: Any) -> list[str]:
     """Return the scalar values found under secret-naming keys, at any depth."""
+    return _secret_values(value, under_secret_key=False)
+
+
+def _secret_values(value: Any, *, under_secret_key: bool) -> list[str]:
     found: list[str] = []
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if is_secret_key(str(key)) and isinstance(item, str | int | float):
+            secret = is_secret_key(str(key))
+            if secret and _is_secret_scalar(item):
                 found.append(str(item))
             else:
-                found.extend(secret_field_values(item))
+                found.extend(
+                    _secret_values(
+                        item, under_secret_key=secret and isinstance(item, list)
+                    )
+                )
     elif isinstance(value, list):
         for item in value:
-            found.extend(secret_field_values(item))
+            if under_secret_key and _is_secret_scalar(item):
+                found.append(str(item))
+            else:
+                found.extend(_secret_values(item, under_secret_key=under_secret_key))
     return found
 
 
