@@ -37,15 +37,21 @@ __all__ = [
 RUNNING_STATUSES = (TrialStatus.IN_PROGRESS.value, TrialStatus.STOP_INITIATED.value)
 
 
-def _pick(
-    conn: Connection, where: sa.ColumnElement[bool], limit: int
-) -> sa.Select[Any]:
+def _pick(conn: Connection, where: sa.ColumnElement[bool], limit: int) -> Any:
+    """The ids to claim, oldest first, as something `IN` can take.
+
+    On PostgreSQL the pick is a MATERIALIZED CTE: as a plain `IN (subquery)` the
+    planner may run the subquery more than once, each run skipping different
+    locked rows, and so claim more than `limit` trials.
+    """
     pick = (
         sa.select(trials.c.id).where(where).order_by(trials.c.created_at).limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    return pick
+    if conn.dialect.name != "postgresql":
+        return pick.scalar_subquery()
+    picked = pick.with_for_update(skip_locked=True).cte("picked")
+    picked = picked.prefix_with("MATERIALIZED")
+    return sa.select(picked.c.id)
 
 
 def claim_scheduled(
@@ -55,7 +61,7 @@ def claim_scheduled(
     scheduled = trials.c.status == TrialStatus.SCHEDULED.value
     statement = (
         trials.update()
-        .where(trials.c.id.in_(_pick(conn, scheduled, limit).scalar_subquery()))
+        .where(trials.c.id.in_(_pick(conn, scheduled, limit)))
         .where(scheduled)
         .values(
             status=TrialStatus.IN_PROGRESS.value,
@@ -75,7 +81,7 @@ def claim_orphans(
     expired = trials.c.status.in_(RUNNING_STATUSES) & (trials.c.lease_expires_at < now)
     statement = (
         trials.update()
-        .where(trials.c.id.in_(_pick(conn, expired, limit).scalar_subquery()))
+        .where(trials.c.id.in_(_pick(conn, expired, limit)))
         .where(expired)
         .values(worker_id=worker_id, lease_expires_at=lease_until)
         .returning(*trials.c)
