@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import httpx
-from support import wait_for_trial
 
 from kallisti.settings import Settings
+from support import wait_for_trial
 
 
 def _max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
