@@ -214,8 +214,8 @@ _TRIAL_COLUMNS = (
 )
 
 
-def _trial(row: Mapping[str, Any]) -> TrialPublic:
-    return TrialPublic.model_validate(row)
+def _trial(row: Mapping[str, Any] | sa.RowMapping) -> TrialPublic:
+    return TrialPublic.model_validate(dict(row))
 
 
 class TrialRepository(_Repository):
