@@ -19,6 +19,7 @@ __all__ = [
     "reveal_credentials",
     "sleep",
     "slow_logger",
+    "winds_down_slowly",
 ]
 
 # Reached only through this log: a test reads it to see which steps ran.
@@ -75,6 +76,17 @@ def slow_logger(*, seconds: float, step_context: StepContext) -> None:
     """A blocking driver that logs after its step may have been abandoned."""
     time.sleep(seconds)
     step_context.log("late line")
+
+
+async def winds_down_slowly(*, seconds: float) -> None:
+    """Like a driver that undoes its half-done work when it is cancelled."""
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        CALLS.append("winding down")
+        await asyncio.sleep(0.2)
+        CALLS.append("wound down")
+        raise
 
 
 def _private() -> str:
