@@ -273,8 +273,8 @@ class ApiServer:
         sent_ns = obj.get("metadata", {}).get("namespace")
         if target.namespace and sent_ns and sent_ns != target.namespace:
             raise ApiError.bad_request(
-                "the namespace of the provided object does not match the namespace sent "
-                "on the request"
+                "the namespace of the provided object does not match the namespace "
+                "sent on the request"
             )
         return self.store.create(target.resource, target.namespace or "", obj)
 

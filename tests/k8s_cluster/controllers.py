@@ -262,7 +262,8 @@ class Controllers:
                     "type": "Progressing",
                     "status": "True",
                     "reason": "NewReplicaSetAvailable",
-                    "message": f'ReplicaSet "{current["metadata"]["name"]}" has successfully progressed.',
+                    "message": f'ReplicaSet "{current["metadata"]["name"]}" has '
+                    "successfully progressed.",
                 },
             ]
             store.update(DEPLOYMENTS, ns, deployment, check_version=False)

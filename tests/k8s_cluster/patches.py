@@ -7,7 +7,7 @@ from typing import Any
 
 from .errors import ApiError
 
-__all__ = ["MERGE", "JSON_PATCH", "STRATEGIC", "apply_patch"]
+__all__ = ["JSON_PATCH", "MERGE", "STRATEGIC", "apply_patch"]
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"

@@ -175,7 +175,7 @@ class LoopbackCluster:
 
     @staticmethod
     def free_url() -> str:
-        """An http URL on 127.0.0.1 where nothing listens (for unreachable-API tests)."""
+        """An http URL on 127.0.0.1 where nothing listens (an unreachable API)."""
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]

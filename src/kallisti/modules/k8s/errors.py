@@ -60,7 +60,9 @@ def _no_answer(err: BaseException, host: str, timeout: float) -> StepFailed | No
     if isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionError):
         detail = str(reason).rpartition(": ")[2] or type(reason).__name__
         return StepFailed(f"The Kubernetes API at {host} is unreachable: {detail}.")
-    if isinstance(reason, urllib3.exceptions.ProtocolError | urllib3.exceptions.HTTPError):
+    if isinstance(
+        reason, urllib3.exceptions.ProtocolError | urllib3.exceptions.HTTPError
+    ):
         return StepFailed(
             f"The Kubernetes API at {host} is unreachable: {type(reason).__name__}: "
             f"{str(reason).splitlines()[0] if str(reason) else ''}".rstrip(": ")
@@ -97,7 +99,9 @@ def api_failure(
         if status == 409:
             return StepFailed(f"Conflict on the Kubernetes API at {host}: {message}.")
         if status == 422:
-            return StepFailed(f"The Kubernetes API at {host} refused the change: {message}.")
+            return StepFailed(
+                f"The Kubernetes API at {host} refused the change: {message}."
+            )
         return StepFailed(
             f"The Kubernetes API at {host} answered {status} "
             f"{str(getattr(err, 'reason', '') or '').strip()}: {message}."
