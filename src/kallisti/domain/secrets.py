@@ -13,7 +13,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MASK", "SecretRedactor", "is_secret_key", "mask_secret_fields"]
+__all__ = [
+    "MASK",
+    "SecretRedactor",
+    "is_secret_key",
+    "mask_secret_fields",
+    "restore_masked",
+]
 
 MASK = "*****"
 
@@ -68,6 +74,22 @@ def _masked(value: Any, *, under_secret_key: bool) -> Any:
             for item in value
         ]
     return value
+
+
+def restore_masked(new: Any, old: Any) -> Any:
+    """Return `new` with each mask put back to the value `old` holds at the same
+    place: a client that reads a masked experiment and sends it back (PUT)
+    keeps its secrets instead of storing the mask. Lists match by index."""
+    if isinstance(new, str) and new == MASK and _is_secret_scalar(old):
+        return old
+    if isinstance(new, Mapping) and isinstance(old, Mapping):
+        return {key: restore_masked(item, old.get(key)) for key, item in new.items()}
+    if isinstance(new, list) and isinstance(old, list):
+        return [
+            restore_masked(item, old[index] if index < len(old) else None)
+            for index, item in enumerate(new)
+        ]
+    return new
 
 
 def secret_field_values(value: Any) -> list[str]:

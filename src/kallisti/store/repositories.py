@@ -24,12 +24,16 @@ from kallisti.domain.models import (
     TrialStatus,
 )
 from kallisti.domain.record import Clock, TrialRecord, utc_now
+from kallisti.domain.secrets import restore_masked
 from kallisti.store.db import WRITE_OPTION
 from kallisti.store.tables import experiments, trials
 
 __all__ = ["ExperimentRepository", "Page", "TrialFilter", "TrialRepository"]
 
 _STEP_SECTIONS = ("pre_steps", "steps", "post_steps")
+# Fields whose secret-named values the API masks; a mask sent back keeps the
+# stored value.
+_MASKED_FIELDS = ("parameters", *_STEP_SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -160,19 +164,27 @@ class ExperimentRepository(_Repository):
         self, experiment_id: uuid.UUID, changes: Mapping[str, Any]
     ) -> ExperimentPublic:
         with self._write() as conn:
+            current = conn.execute(_live(experiment_id)).mappings().first()
+            if current is None:
+                raise NotFound("Experiment", experiment_id)
+            values = {
+                field: (
+                    restore_masked(value, current[field])
+                    if field in _MASKED_FIELDS
+                    else value
+                )
+                for field, value in changes.items()
+            }
             result = (
                 conn.execute(
                     experiments.update()
                     .where(experiments.c.id == str(experiment_id))
-                    .where(experiments.c.deleted_at.is_(None))
-                    .values(**changes, updated_at=self._clock())
+                    .values(**values, updated_at=self._clock())
                     .returning(*experiments.c)
                 )
                 .mappings()
-                .first()
+                .one()
             )
-        if result is None:
-            raise NotFound("Experiment", experiment_id)
         return _experiment(result)
 
     def soft_delete(self, experiment_id: uuid.UUID) -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
 
 from kallisti.api.deps import CurrentUser, PageQuery, State
+from kallisti.api.masking import masked_experiment
 from kallisti.api.pagination import list_response
 from kallisti.domain.models import ExperimentCreate, ExperimentPublic, ExperimentUpdate
 
@@ -20,7 +21,9 @@ _LIST = TypeAdapter(list[ExperimentPublic])
 def list_experiments(request: Request, state: State, page: PageQuery) -> Response:
     """Live experiments, oldest first (deleted ones are left out)."""
     items, total = state.store.experiments.list(page)
-    return list_response(request, _LIST, items, total, page)
+    return list_response(
+        request, _LIST, [masked_experiment(e) for e in items], total, page
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -28,22 +31,23 @@ def create_experiment(
     body: ExperimentCreate, state: State, user: CurrentUser
 ) -> ExperimentPublic:
     """Store an experiment. Creating one never touches any infrastructure."""
-    return state.store.experiments.create(body, created_by=user)
+    return masked_experiment(state.store.experiments.create(body, created_by=user))
 
 
 @router.get("/{experiment_id}")
 def read_experiment(
     experiment_id: UUID, state: State, _: CurrentUser
 ) -> ExperimentPublic:
-    return state.store.experiments.get(experiment_id)
+    return masked_experiment(state.store.experiments.get(experiment_id))
 
 
 @router.put("/{experiment_id}")
 def replace_experiment(
     experiment_id: UUID, body: ExperimentCreate, state: State, _: CurrentUser
 ) -> ExperimentPublic:
-    """Replace every field. Trials already created keep the version they ran."""
-    return state.store.experiments.replace(experiment_id, body)
+    """Replace every field. Trials already created keep the version they ran.
+    A masked secret (`*****`) sent back keeps the stored value."""
+    return masked_experiment(state.store.experiments.replace(experiment_id, body))
 
 
 @router.patch("/{experiment_id}")
@@ -51,7 +55,7 @@ def update_experiment(
     experiment_id: UUID, body: ExperimentUpdate, state: State, _: CurrentUser
 ) -> ExperimentPublic:
     """Change the fields given."""
-    return state.store.experiments.update(experiment_id, body)
+    return masked_experiment(state.store.experiments.update(experiment_id, body))
 
 
 @router.delete("/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -28,12 +28,9 @@ class _TrialCollector(Collector):
         self._store = store
 
     def collect(self) -> Iterator[Metric]:
+        query = sa.select(trials.c.status, sa.func.count()).group_by(trials.c.status)
         with self._store.read() as conn:
-            counts = dict(
-                conn.execute(
-                    sa.select(trials.c.status, sa.func.count()).group_by(trials.c.status)
-                ).all()
-            )
+            counts: dict[str, int] = {status: n for status, n in conn.execute(query)}
         by_status = GaugeMetricFamily(
             "kallisti_trials", "Trials in the store, by status.", labels=["status"]
         )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AfterValidator, AwareDatetime, TypeAdapter
 
 from kallisti.api.deps import CurrentUser, PageQuery, State
+from kallisti.api.masking import masked_trial
 from kallisti.api.pagination import list_response
 from kallisti.domain.models import TrialCreate, TrialPublic, TrialStatus
 from kallisti.store import TrialFilter
@@ -61,7 +62,7 @@ def list_trials(
         include_deleted_experiments=include_deleted,
     )
     items, total = state.store.trials.list(where, page)
-    return list_response(request, _LIST, items, total, page)
+    return list_response(request, _LIST, [masked_trial(t) for t in items], total, page)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -69,13 +70,13 @@ def create_trial(body: TrialCreate, state: State, user: CurrentUser) -> TrialPub
     """Start a trial: it is recorded `Scheduled` and a worker picks it up."""
     trial = state.store.trials.create(body, initiated_by=user, initiated_from="api")
     state.notify_trial_created()
-    return trial
+    return masked_trial(trial)
 
 
 @router.get("/{trial_id}")
 def read_trial(trial_id: UUID, state: State, _: CurrentUser) -> TrialPublic:
     """A trial with its record so far; also a trial of a deleted experiment."""
-    return state.store.trials.get(trial_id)
+    return masked_trial(state.store.trials.get(trial_id))
 
 
 @router.put("/{trial_id}/stop")
@@ -84,4 +85,4 @@ def stop_trial(trial_id: UUID, state: State, user: CurrentUser) -> TrialPublic:
     interrupted, post steps run, and it ends `Stopped`. 403 once it has ended."""
     trial = state.store.trials.request_stop(trial_id, requested_by=user)
     state.notify_stop_requested()
-    return trial
+    return masked_trial(trial)
