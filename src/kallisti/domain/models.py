@@ -62,15 +62,22 @@ def _check_text(text: str) -> str:
     return text
 
 
+# The store's JSON codec (orjson) writes integers of at most 64 bits.
+_MIN_INTEGER, _MAX_INTEGER = -(2**63), 2**64 - 1
+
+
 def _json_problem(value: Any, path: str, depth: int) -> str | None:
     """Why a JSON value cannot be stored, or None: too deep, a bad string (see
-    `_text_problem`), or NaN/Infinity, which JSON lacks and PostgreSQL refuses."""
+    `_text_problem`), NaN/Infinity (JSON lacks them, PostgreSQL refuses them) or
+    an integer wider than 64 bits."""
     at = f"{path}: " if path else ""
     if isinstance(value, str):
         problem = _text_problem(value)
         return None if problem is None else at + problem
     if isinstance(value, float) and not math.isfinite(value):
         return f"{at}{value} is not a JSON number; use a finite number"
+    if isinstance(value, int) and not _MIN_INTEGER <= value <= _MAX_INTEGER:
+        return f"{at}integers must fit in 64 bits (-2**63 to 2**64-1)"
     if isinstance(value, dict | list) and depth >= MAX_JSON_DEPTH:
         return f"nested deeper than {MAX_JSON_DEPTH} levels"
     if isinstance(value, dict):
