@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -67,3 +67,45 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    # --- Schedules, reports and notifications (issue 5) ---
+    schedule_poll_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Longest wait between two looks for due schedules; a worker "
+        "also looks at each whole minute, when cron ticks fall.",
+    )
+    report_header_title: str = Field(default="Kallisti Report", max_length=255)
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL of this service, for links in notifications.",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for notification e-mails; unset = none."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "kallisti@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    notification_max_attempts: int = Field(default=5, ge=1, le=50)
+    notification_backoff_seconds: float = Field(default=1.0, ge=0)
+    notification_backoff_max_seconds: float = Field(default=60.0, ge=0)
+    notification_drain_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a stopping worker waits for pending notifications.",
+    )
+    trial_observers: list[str] = Field(
+        default_factory=list,
+        description='JSON list of "module:attribute" observers called when a trial '
+        "completes (Kallisti's KALLISTI_TRIAL_OBSERVERS).",
+    )
+    trial_creation_hooks: list[str] = Field(
+        default_factory=list,
+        description='JSON list of "module:attribute" callables run on each trial '
+        "request before it is recorded (Kallisti's TRIAL_TASK_CREATION_HOOKS).",
+    )

@@ -11,7 +11,14 @@ from kallisti import __version__
 from kallisti.api.deps import Authenticator, NoAuthentication, ServiceState
 from kallisti.api.errors import install_error_handlers
 from kallisti.api.middleware import BodyLimitMiddleware, TrailingSlashMiddleware
-from kallisti.api.routes import experiments, service, trials
+from kallisti.api.routes import (
+    experiments,
+    notifications,
+    reports,
+    schedules,
+    service,
+    trials,
+)
 from kallisti.settings import Settings
 from kallisti.store import Store
 
@@ -50,7 +57,7 @@ def create_app(
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (experiments, trials, service):
+    for module in (experiments, schedules, trials, reports, notifications, service):
         api.include_router(module.router)
     app.include_router(api)
 

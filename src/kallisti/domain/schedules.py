@@ -14,9 +14,9 @@ The rules kept here, with no I/O:
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any
 from uuid import UUID
-from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import croniter
@@ -74,7 +74,9 @@ def check_recurrence_pattern(pattern: str) -> str:
     """
     pattern = " ".join(pattern.split())
     if not pattern:
-        raise ValueError(f"is empty; give a cron expression with 5 fields: {_CRON_FIELDS}")
+        raise ValueError(
+            f"is empty; give a cron expression with 5 fields: {_CRON_FIELDS}"
+        )
     if pattern.startswith("@"):
         if pattern.lower() not in CRON_ALIASES:
             raise ValueError(
@@ -135,7 +137,9 @@ def next_fire_time(pattern: str, timezone: str, after: datetime) -> datetime:
     return tick.astimezone(UTC)
 
 
-Pattern = Annotated[str, Field(max_length=255), AfterValidator(check_recurrence_pattern)]
+Pattern = Annotated[
+    str, Field(max_length=255), AfterValidator(check_recurrence_pattern)
+]
 TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(check_timezone)]
 RecurrenceCount = Annotated[int, Field(ge=0, le=MAX_RECURRENCE_COUNT)]
 

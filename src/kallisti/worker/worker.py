@@ -20,10 +20,12 @@ from typing import Any
 
 from kallisti.domain.models import ExperimentPublic, TrialStatus
 from kallisti.engine import StopSignal, TrialEngine, TrialPlan
+from kallisti.notifications import TrialNotifier
 from kallisti.settings import Settings
 from kallisti.store import Store
 from kallisti.store import claim as queries
 from kallisti.worker.recorder import StoreRecorder
+from kallisti.worker.scheduler import ScheduleFirer
 
 __all__ = ["Worker", "plan_from_row"]
 
@@ -75,6 +77,13 @@ class Worker:
             f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         )
         self.on_trial_closed = list(on_trial_closed or [])
+        # Schedules fire from every worker (exactly once per tick); completed
+        # trials are notified in the background.
+        self.schedule_firer = ScheduleFirer.from_settings(
+            settings, store, on_fired=self.wake
+        )
+        self.notifier = TrialNotifier(settings, store)
+        self.on_trial_closed.append(self.notifier.trial_closed)
         self._running: dict[str, _Running] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -114,6 +123,7 @@ class Worker:
         helpers = [
             asyncio.create_task(self._keep_leases()),
             asyncio.create_task(self._watch_stop_requests()),
+            asyncio.create_task(self.schedule_firer.run()),
         ]
         try:
             while not shutdown.is_set():
@@ -121,6 +131,7 @@ class Worker:
                 await self._sleep_until_work(shutdown)
         finally:
             await self._shutdown_running()
+            await self.notifier.aclose()
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)

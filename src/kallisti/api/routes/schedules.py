@@ -1,0 +1,86 @@
+"""/experiment/{id}/schedule: run an experiment on a cron (Kallisti's TrialSchedule).
+
+Schedules are soft-deleted, alone or with their experiment; the trials they
+started stay. A worker fires them (see `kallisti.worker.scheduler`).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import TypeAdapter
+
+from kallisti.api.deps import CurrentUser, PageQuery, State
+from kallisti.api.pagination import list_response
+from kallisti.domain.schedules import ScheduleCreate, SchedulePublic, ScheduleUpdate
+from kallisti.store.schedules import ScheduleRepository
+
+router = APIRouter(prefix="/experiment/{experiment_id}/schedule", tags=["schedule"])
+
+_LIST = TypeAdapter(list[SchedulePublic])
+
+
+def _schedules(state: State) -> ScheduleRepository:
+    return ScheduleRepository(state.store.engine, state.store.clock)
+
+
+@router.get("", response_model=list[SchedulePublic])
+def list_schedules(
+    experiment_id: UUID, request: Request, state: State, page: PageQuery, _: CurrentUser
+) -> Response:
+    """The experiment's schedules, oldest first, each with the trials it started.
+    404 when the experiment is unknown or deleted."""
+    items, total = _schedules(state).list(experiment_id, page)
+    return list_response(request, _LIST, items, total, page)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_schedule(
+    experiment_id: UUID, body: ScheduleCreate, state: State, user: CurrentUser
+) -> SchedulePublic:
+    """Schedule trials of the experiment by `recurrence_pattern` (cron, read in
+    `timezone`), `recurrence_count` times or forever. 404 when the experiment is
+    unknown or deleted."""
+    return _schedules(state).create(experiment_id, body, created_by=user)
+
+
+@router.get("/{schedule_id}")
+def read_schedule(
+    experiment_id: UUID, schedule_id: UUID, state: State, _: CurrentUser
+) -> SchedulePublic:
+    return _schedules(state).get(experiment_id, schedule_id)
+
+
+@router.put("/{schedule_id}")
+def replace_schedule(
+    experiment_id: UUID,
+    schedule_id: UUID,
+    body: ScheduleCreate,
+    state: State,
+    _: CurrentUser,
+) -> SchedulePublic:
+    """Replace every field. A changed `recurrence_count` restarts
+    `recurrence_left`; a changed pattern or time zone moves the next tick."""
+    return _schedules(state).replace(experiment_id, schedule_id, body)
+
+
+@router.patch("/{schedule_id}")
+def update_schedule(
+    experiment_id: UUID,
+    schedule_id: UUID,
+    body: ScheduleUpdate,
+    state: State,
+    _: CurrentUser,
+) -> SchedulePublic:
+    """Change the fields given (same rules as PUT)."""
+    return _schedules(state).update(experiment_id, schedule_id, body)
+
+
+@router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_schedule(
+    experiment_id: UUID, schedule_id: UUID, state: State, _: CurrentUser
+) -> Response:
+    """Soft delete: the schedule never fires again; its trials stay readable."""
+    _schedules(state).delete(experiment_id, schedule_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,84 @@
+"""The notification settings (a single row), and what a notification says of a trial."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from kallisti.domain.errors import NotFound
+from kallisti.domain.notifications import NotificationSettings, NotificationUpdate
+from kallisti.domain.record import Clock, utc_now
+from kallisti.store.db import WRITE_OPTION
+from kallisti.store.tables import notification_settings, trials
+
+__all__ = ["NotificationRepository"]
+
+_ROW_ID = 1
+
+
+class NotificationRepository:
+    """Reads and replaces the notification settings."""
+
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._clock = clock
+
+    def get(self) -> NotificationSettings:
+        """The current settings (empty ones when never set)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(notification_settings).where(
+                    notification_settings.c.id == _ROW_ID
+                )
+            ).first()
+        if row is None:
+            return NotificationSettings()
+        return NotificationSettings.model_validate(
+            {"emails": row.emails, "webhooks": row.webhooks}
+        )
+
+    def replace(self, update: NotificationUpdate) -> NotificationSettings:
+        """Apply a PUT (see `NotificationSettings.merged_with`) and return the
+        result. Raises `InvalidInput` for a masked secret with nothing stored."""
+        with self._writer.begin() as conn:
+            row = conn.execute(
+                sa.select(notification_settings).where(
+                    notification_settings.c.id == _ROW_ID
+                )
+            ).first()
+            current = (
+                NotificationSettings()
+                if row is None
+                else NotificationSettings.model_validate(
+                    {"emails": row.emails, "webhooks": row.webhooks}
+                )
+            )
+            merged = current.merged_with(update)
+            values = {**merged.to_json(), "updated_at": self._clock()}
+            if row is None:
+                conn.execute(
+                    notification_settings.insert().values(id=_ROW_ID, **values)
+                )
+            else:
+                conn.execute(
+                    notification_settings.update()
+                    .where(notification_settings.c.id == _ROW_ID)
+                    .values(**values)
+                )
+        return merged
+
+    def experiment_name_of(self, trial_id: uuid.UUID) -> str:
+        """The name of the experiment a trial ran, as it was then; raises
+        `NotFound` for an unknown trial."""
+        with self._engine.connect() as conn:
+            snapshot = conn.execute(
+                sa.select(trials.c.experiment_snapshot).where(
+                    trials.c.id == str(trial_id)
+                )
+            ).scalar()
+        if snapshot is None:
+            raise NotFound("Trial", trial_id)
+        return str(snapshot.get("name", ""))
