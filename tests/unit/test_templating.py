@@ -218,3 +218,19 @@ def test_trial_parameters_override_experiment_parameters_in_the_plan() -> None:
     assert Templates(plan.parameters).render(plan.steps[0].where) == {
         "time_in_seconds": 0
     }
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ " + "(" * 2000 + "x" + ")" * 2000 + " }}",
+        "{{ x" + "|default(x" * 1000 + ")" * 1000 + " }}",
+    ],
+)
+def test_a_template_nested_too_deeply_is_a_validation_error_not_a_crash(
+    template: str,
+) -> None:
+    with pytest.raises(
+        ValidationError, match=r"where\.a: template is nested too deeply"
+    ):
+        Step(do="cm.wait", where={"a": template})

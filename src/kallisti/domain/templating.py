@@ -61,9 +61,13 @@ class Templates:
     def _parse(self, text: str, path: str) -> nodes.Template:
         try:
             tree = self._env.parse(text)
+            found = list(tree.find_all(nodes.Node))
         except TemplateSyntaxError as err:
             raise InvalidInput(path, f"template syntax error: {err.message}") from None
-        for node in tree.find_all(nodes.Node):
+        except RecursionError:
+            # jinja2 parses and walks recursively: bad input, not a server fault.
+            raise InvalidInput(path, "template is nested too deeply") from None
+        for node in found:
             if not isinstance(node, _ALLOWED_NODES):
                 raise InvalidInput(
                     path,
