@@ -321,6 +321,9 @@ class ApiServer:
             gone["metadata"]["deletionTimestamp"] = now_rfc3339()
             gone["metadata"]["deletionGracePeriodSeconds"] = grace
             return Response(200, self._render(target, gone))
+        if resource.kind == "Service" or resource.group.endswith("istio.io"):
+            # These answer with the deleted object too (see the API's OpenAPI).
+            return Response(200, self._render(target, gone))
         return Response(
             200,
             success_status(

@@ -109,3 +109,25 @@ def run_trial(engine: TrialEngine) -> RunTrial:
         return Trial(status, recorder.record)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def _loopback_tls_cluster() -> Iterator[LoopbackCluster]:
+    cluster = LoopbackCluster(tls=True).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def tls_cluster(_loopback_tls_cluster: LoopbackCluster) -> LoopbackCluster:
+    """A second loopback cluster, served over HTTPS with a self-signed CA."""
+    _loopback_tls_cluster.reset()
+    return _loopback_tls_cluster
+
+
+@pytest.fixture
+def tls_ca_file(tls_cluster: LoopbackCluster, tmp_path: Path) -> Path:
+    assert tls_cluster.ca_pem is not None
+    path = tmp_path / "loopback-ca.crt"
+    path.write_bytes(tls_cluster.ca_pem)
+    return path

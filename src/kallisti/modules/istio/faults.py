@@ -74,12 +74,10 @@ def _read(cluster: Cluster, name: str, ns: str, version: str) -> Any:
     )
 
 
-def _result(response: Any) -> dict[str, Any]:
-    return {
-        "status": response.status_code,
-        "body": response.data,
-        "headers": dict(response.headers or {}),
-    }
+def _result(response: tuple[Any, int, Any]) -> dict[str, Any]:
+    """chaostoolkit-istio's result shape, from a ``*_with_http_info`` answer."""
+    data, status, headers = response
+    return {"status": status, "body": data, "headers": dict(headers or {})}
 
 
 def _edit_routes(
@@ -125,27 +123,28 @@ def _update(
             f"Virtual service {name!r} does not exist in namespace {ns!r}: "
             f"{status_message(err)}."
         ) from err
-    http, edited = _edit_routes(current.data, routes, edit)
+    current_body, current_status, _ = current
+    http, edited = _edit_routes(current_body, routes, edit)
     if not edited:
         raise StepFailed(
             f"No HTTP route of virtual service {name!r} in namespace {ns!r} goes to "
             f"{json.dumps(routes)}; nothing to {describe}."
         )
     if dry_run:
-        preview = copy.deepcopy(current.data)
+        preview = copy.deepcopy(current_body)
         preview.setdefault("spec", {})["http"] = http
         step_context.log(
             f"Dry run: would {describe} on {edited} HTTP route(s) of virtual service "
             f"{name!r} in namespace {ns!r}. Nothing was changed."
         )
-        return {"status": current.status_code, "body": preview, "headers": {}}
+        return {"status": current_status, "body": preview, "headers": {}}
     group, api_version = _group_version(version)
     patch = {
         "apiVersion": version,
         "kind": "VirtualService",
         "metadata": {
             "name": name,
-            "resourceVersion": current.data["metadata"]["resourceVersion"],
+            "resourceVersion": current_body["metadata"]["resourceVersion"],
         },
         "spec": {"http": http},
     }

@@ -48,6 +48,10 @@ def _no_answer(err: BaseException, host: str, timeout: float) -> StepFailed | No
         reason = err.reason
     if isinstance(reason, urllib3.exceptions.SSLError):
         return _tls_failure(host, str(reason).splitlines()[0])
+    # NewConnectionError subclasses ConnectTimeoutError: test it first.
+    if isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionError):
+        detail = str(reason).rpartition(": ")[2] or type(reason).__name__
+        return StepFailed(f"The Kubernetes API at {host} is unreachable: {detail}.")
     if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
         return StepFailed(
             f"The Kubernetes API at {host} is unreachable: no connection within "
@@ -57,9 +61,6 @@ def _no_answer(err: BaseException, host: str, timeout: float) -> StepFailed | No
         return StepFailed(
             f"The Kubernetes API at {host} did not answer within {timeout:g} seconds."
         )
-    if isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionError):
-        detail = str(reason).rpartition(": ")[2] or type(reason).__name__
-        return StepFailed(f"The Kubernetes API at {host} is unreachable: {detail}.")
     if isinstance(
         reason, urllib3.exceptions.ProtocolError | urllib3.exceptions.HTTPError
     ):
