@@ -205,6 +205,14 @@ def test_check_all_fails_at_the_first_entry_that_does_not_hold() -> None:
         ({"operator": "eq"}, "exactly one field besides `operator`"),
         ({"operator": "eq", "status_code": 200, "value": 1}, "exactly one field"),
         ({"operator": "regex", "value": "("}, "invalid regular expression"),
+        (
+            {"operator": "regex", "value": "a{4294967296}"},
+            "invalid regular expression: the repetition number is too large",
+        ),
+        (
+            {"operator": "regex", "value": "(" * 2000 + ")" * 2000},
+            "invalid regular expression: nested too deeply",
+        ),
         ({"operator": "eq", "response..id": 1}, "not a valid dotted path"),
         ({"operator": "eq", "": 1}, "not a valid dotted path"),
         ("eq 200", "each entry must be an object"),

@@ -72,9 +72,13 @@ class Expectation:
         if op == "regex":
             try:
                 re.compile(str(expected))
-            except re.error as err:
+            except (re.error, OverflowError) as err:  # Overflow: a huge {n}
                 raise InvalidInput(
                     f"expect.{field}", f"invalid regular expression: {err}"
+                ) from None
+            except RecursionError:
+                raise InvalidInput(
+                    f"expect.{field}", "invalid regular expression: nested too deeply"
                 ) from None
         return cls(operator=op, field=field, expected=expected)
 
