@@ -414,3 +414,53 @@ async def test_no_kubeconfig_or_global_configuration_is_read_or_written(
     assert trial.status is TrialStatus.SUCCEEDED, trial.record
     assert not (home / ".kube").exists()
     assert kubernetes_client.Configuration._default is default_before
+
+
+async def test_step_credentials_replace_the_kubeconfig_user(
+    cluster: LoopbackCluster, token_file: Path, tmp_path: Path, run_trial: RunTrial
+) -> None:
+    _web(cluster)
+    config = _kubeconfig(tmp_path / "config", cluster.url, {"stale": "stale"}, "stale")
+
+    trial = await run_trial(
+        _terminate(
+            kubeconfig=str(config),
+            credentials={"type": "TOKEN_FILE", "token_path": str(token_file)},
+        )
+    )
+
+    assert trial.status is TrialStatus.SUCCEEDED, trial.record
+    assert _users(cluster) == {"admin"}
+
+
+async def test_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host(
+    cluster: LoopbackCluster,
+    access: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    run_trial: RunTrial,
+) -> None:
+    _web(cluster)
+    for name in ("http_proxy", "https_proxy", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", LoopbackCluster.free_url())
+
+    proxied = await run_trial(_terminate(**access))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = await run_trial(_terminate(**access))
+
+    assert proxied.status is TrialStatus.FAILED
+    assert proxied.error().endswith(
+        f"The Kubernetes API at {cluster.url} is unreachable through the proxy set by "
+        "HTTP(S)_PROXY: 'Unable to connect to proxy'; add the host to NO_PROXY if it "
+        "needs no proxy."
+    )
+    assert direct.status is TrialStatus.SUCCEEDED, direct.record
+
+
+async def test_access_arguments_of_the_wrong_type_are_refused(
+    cluster: LoopbackCluster, access: dict[str, Any], run_trial: RunTrial
+) -> None:
+    trial = await run_trial(_terminate(**access, verify_ssl="false"))
+
+    assert trial.status is TrialStatus.FAILED
+    assert trial.error().endswith("`verify_ssl` must be true or false, not 'false'.")

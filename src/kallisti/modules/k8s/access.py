@@ -23,11 +23,13 @@ from __future__ import annotations
 import base64
 import inspect
 import os
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
 from kubernetes import client as k8s
@@ -80,6 +82,11 @@ ACCESS_PARAMETERS: tuple[inspect.Parameter, ...] = (
 )
 _ACCESS_NAMES = frozenset(p.name for p in ACCESS_PARAMETERS)
 _STEP_CONTEXT = inspect.Parameter("step_context", _KW, annotation="StepContext")
+_ACCESS_DOC = (
+    "\n\nCluster access: k8s_api_host with credentials (the in-cluster service "
+    "account by default), kubeconfig/context, or platform eks with cluster_name, "
+    "region, role; verify_ssl, ca_cert, request_timeout (seconds per API call)."
+)
 
 
 def default_credentials(where: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -194,6 +201,11 @@ class Cluster:
 
 
 def _auth(configuration: Any, credential: Credential) -> None:
+    # A step credential replaces whatever a kubeconfig user would have sent.
+    configuration.api_key.clear()
+    configuration.api_key_prefix.clear()
+    configuration.refresh_api_key_hook = None
+    configuration.cert_file = configuration.key_file = None
     if isinstance(credential, EnvVarUsernamePasswordCredential):
         pair = f"{credential.username}:{credential.password}".encode()
         configuration.api_key["authorization"] = base64.b64encode(pair).decode()
@@ -276,11 +288,53 @@ def _configure(access: ClusterAccess, step_context: StepContext) -> tuple[Any, s
         in_cluster_ca = Path(access.credentials.token_path).parent / "ca.crt"
         if in_cluster_ca.is_file() and not configuration.ca_cert_data:
             configuration.ssl_ca_cert = str(in_cluster_ca)
+    _use_proxy_from_environment(configuration)
     # One connection retry; reads are never retried (a chaos call must not repeat).
     configuration.retries = urllib3.Retry(
         total=1, connect=1, read=0, redirect=0, status=0
     )
     return configuration, identity
+
+
+def _use_proxy_from_environment(configuration: Any) -> None:
+    """Honour HTTP(S)_PROXY and NO_PROXY, as chaostoolkit-kubernetes did."""
+    proxies = urllib.request.getproxies_environment()
+    target = urlsplit(configuration.host)
+    proxy = proxies.get(target.scheme)
+    if proxy and not urllib.request.proxy_bypass(target.hostname or ""):
+        configuration.proxy = proxy
+
+
+_TEXT_ACCESS = (
+    "k8s_api_host",
+    "platform",
+    "cluster_name",
+    "region",
+    "role",
+    "kubeconfig",
+    "context",
+    "ca_cert",
+)
+
+
+def _check_types(access: ClusterAccess) -> None:
+    for name in _TEXT_ACCESS:
+        value = getattr(access, name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidArguments(f"`{name}` must be a string, not {value!r}.")
+    if not isinstance(access.verify_ssl, bool):
+        raise InvalidArguments(
+            f"`verify_ssl` must be true or false, not {access.verify_ssl!r}."
+        )
+    timeout = access.request_timeout
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or timeout <= 0
+    ):
+        raise InvalidArguments(
+            f"`request_timeout` must be a positive number of seconds, not {timeout!r}."
+        )
 
 
 @contextmanager
@@ -290,11 +344,7 @@ def connect(access: ClusterAccess, step_context: StepContext) -> Iterator[Cluste
     Raises `InvalidArguments` for contradictory or missing access arguments and
     `StepFailed` when a kubeconfig or EKS cannot give access.
     """
-    if (
-        not isinstance(access.request_timeout, int | float)
-        or access.request_timeout <= 0
-    ):
-        raise InvalidArguments("request_timeout must be a positive number of seconds.")
+    _check_types(access)
     configuration, identity = _configure(access, step_context)
     api_client = _StepApiClient(configuration, float(access.request_timeout))
     try:
@@ -353,7 +403,7 @@ def make_action(
                 raise failure from err
 
     action.__name__ = action.__qualname__ = name
-    action.__doc__ = doc
+    action.__doc__ = (doc or "").rstrip() + _ACCESS_DOC
     action.__module__ = module
     action.__signature__ = signature  # type: ignore[attr-defined]
     return action

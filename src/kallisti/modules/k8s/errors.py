@@ -48,6 +48,12 @@ def _no_answer(err: BaseException, host: str, timeout: float) -> StepFailed | No
         reason = err.reason
     if isinstance(reason, urllib3.exceptions.SSLError):
         return _tls_failure(host, str(reason).splitlines()[0])
+    if isinstance(reason, urllib3.exceptions.ProxyError):
+        return StepFailed(
+            f"The Kubernetes API at {host} is unreachable through the proxy set by "
+            f"HTTP(S)_PROXY: {str(reason).split(',')[0].strip('( ')}; add the host to "
+            "NO_PROXY if it needs no proxy."
+        )
     # NewConnectionError subclasses ConnectTimeoutError: test it first.
     if isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionError):
         detail = str(reason).rpartition(": ")[2] or type(reason).__name__
