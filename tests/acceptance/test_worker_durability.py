@@ -23,7 +23,7 @@ from kallisti.store import Store
 from kallisti.store.tables import trials
 from support import ProbeTarget, create_postgres_database, drop_postgres_database
 
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 3.0
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class TrialEngine:
         self._credentials = credentials
         self._step_timeout = step_timeout_seconds
         self._clock = clock
+        self._tls = ssl.create_default_context()
 
     def new_record(self, existing: Mapping[str, Any] | None = None) -> TrialRecord:
         return TrialRecord(existing, redactor=SecretRedactor(), clock=self._clock)
@@ -317,6 +319,7 @@ class TrialEngine:
             log=log_line,
             add_secret=record.redactor.add,
             build_credential=build_credential,
+            tls=self._tls,
             dry_run=plan.dry_run,
         )
 

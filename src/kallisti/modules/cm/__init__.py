@@ -128,7 +128,8 @@ async def _send(
     if method in _BODY_METHODS and request_body is not None:
         content = json.dumps(request_body)
         request_headers.setdefault("Content-Type", "application/json")
-    async with httpx.AsyncClient(timeout=timeout, verify=verify_tls) as client:
+    verify = context.tls if verify_tls else False
+    async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
         if authentication:
             request_headers.update(
                 await authorization_header(client, authentication, context)
