@@ -375,3 +375,15 @@ def test_the_worker_fires_a_due_schedule_and_runs_its_trial(
     assert after["trials"] == [
         {"id": trial["id"], "status": "Succeeded", "executed_at": trial["executed_at"]}
     ]
+
+
+def test_one_look_fires_every_due_schedule_beyond_one_batch(
+    store: Store, schedules: ScheduleRepository
+) -> None:
+    experiment_id = _experiment(store)
+    for _ in range(5):
+        _schedule(schedules, experiment_id, "* * * * *")
+
+    started = asyncio.run(ScheduleFirer(store, batch_size=2).fire_due(BASE + MINUTE))
+
+    assert len(started) == 5

@@ -112,33 +112,55 @@ class ScheduleFirer:
 
     def _fire_due(self, now: datetime) -> list[TrialPublic]:
         started: list[TrialPublic] = []
-        for tick in self._schedules.due(now, self._batch_size):
-            extra = {"action": "schedule", "schedule_id": tick.schedule_id}
-            try:
-                trial = self._fire(tick, now)
-            except InvalidInput as err:
-                if err.field != "experiment":
-                    raise
+        while True:
+            ticks = self._schedules.due(now, self._batch_size)
+            handled = 0
+            for tick in ticks:
+                done, trial = self._fire_one(tick, now)
+                handled += done
+                if trial is not None:
+                    started.append(trial)
+            # A full batch may hide more due schedules; go on while ticks get
+            # handled (ticks that keep failing are retried at the next look).
+            if len(ticks) < self._batch_size or handled == 0:
+                return started
+
+    def _fire_one(
+        self, tick: DueTick, now: datetime
+    ) -> tuple[bool, TrialPublic | None]:
+        """Fire one tick; return whether it was dealt with, and the trial started."""
+        extra = {"action": "schedule", "schedule_id": tick.schedule_id}
+        try:
+            trial = self._fire(tick, now)
+        except InvalidInput as err:
+            if err.field == "experiment":
                 logger.warning("schedule retired: %s", err, extra=extra)
                 self._schedules.retire(tick.schedule_id, now)
-                continue
-            except KallistiError as err:
-                logger.warning(
-                    "scheduled trial refused, tick skipped: %s", err, extra=extra
-                )
-                self._skip(tick, now)
-                continue
-            except Exception:
-                logger.exception("firing the schedule failed; will retry", extra=extra)
-                continue
-            if trial is not None:
-                logger.info(
-                    "schedule started trial %s",
-                    trial.id,
-                    extra={**extra, "trial_id": str(trial.id)},
-                )
-                started.append(trial)
-        return started
+                return True, None
+            return self._refused(tick, now, err, extra), None
+        except KallistiError as err:
+            return self._refused(tick, now, err, extra), None
+        except Exception:
+            logger.exception("firing the schedule failed; will retry", extra=extra)
+            return False, None
+        if trial is not None:
+            logger.info(
+                "schedule started trial %s",
+                trial.id,
+                extra={**extra, "trial_id": str(trial.id)},
+            )
+        return True, trial
+
+    def _refused(
+        self, tick: DueTick, now: datetime, err: KallistiError, extra: dict[str, str]
+    ) -> bool:
+        logger.warning("scheduled trial refused, tick skipped: %s", err, extra=extra)
+        try:
+            self._skip(tick, now)
+        except Exception:
+            logger.exception("skipping the tick failed; will retry", extra=extra)
+            return False
+        return True
 
     def _next_tick(self, tick: DueTick, now: datetime) -> datetime | None:
         try:
