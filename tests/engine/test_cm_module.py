@@ -376,11 +376,6 @@ async def test_wait_rejects_what_is_not_a_duration(value: Any, message: str) -> 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Kallisti's cm (requests) follows redirects; httpx does not by "
-    "default, so a probe of a redirecting URL sees 302, not the page's status",
-)
 async def test_http_probe_follows_redirects_as_kallisti_does(
     routing_server: RoutingServer,
 ) -> None:

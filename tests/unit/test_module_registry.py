@@ -111,11 +111,6 @@ def test_names_that_are_not_listed_public_functions_cannot_be_reached(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a module without __all__ exposes every public name, imported "
-    "helpers included (here subprocess.run); Kallisti finds nothing there",
-)
 def test_a_module_without_all_exposes_no_imported_helper(
     make_module: MakeModule,
 ) -> None:

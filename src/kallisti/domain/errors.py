@@ -48,6 +48,8 @@ class KallistiError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.type_name = type(self).__name__
+        """The type a step log names (a driver's own, for a wrapped driver error)."""
 
 
 class NotFound(KallistiError):

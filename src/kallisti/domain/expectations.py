@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import regex
+
 from kallisti.domain.errors import ExpectationFailed, InvalidInput
 
 __all__ = ["OPERATORS", "Expectation", "check_all", "parse_expectations"]
@@ -31,6 +33,9 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 OPERATORS = (*_COMPARISONS, "regex")
 _MISSING = object()
+# A pattern such as `(a+)+$` can take exponential time on the worker's event
+# loop; the `regex` engine can be told to give up.
+_REGEX_TIMEOUT_SECONDS = 1.0
 _INDEX = re.compile(r"\[(-?\d+)\]")
 
 
@@ -115,7 +120,16 @@ class Expectation:
 
     def _holds(self, actual: Any) -> bool:
         if self.operator == "regex":
-            return re.search(str(self.expected), _as_text(actual)) is not None
+            try:
+                found = regex.search(
+                    str(self.expected), _as_text(actual), timeout=_REGEX_TIMEOUT_SECONDS
+                )
+            except TimeoutError:
+                raise ExpectationFailed(
+                    f"Expectation failed: regex {self.expected!r} took longer than "
+                    f"{_REGEX_TIMEOUT_SECONDS:g} s on the result; simplify the pattern."
+                ) from None
+            return found is not None
         compare = _COMPARISONS[self.operator]
         left, right = _as_number(actual), _as_number(self.expected)
         if left is not None and right is not None:

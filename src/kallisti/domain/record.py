@@ -43,12 +43,19 @@ class StepLog:
     def __init__(self, entry: dict[str, Any], record: TrialRecord) -> None:
         self._entry = entry
         self._record = record
+        self._closed = False
 
     def info(self, message: str) -> None:
-        self._record.append_line(self._entry["logs"], "INFO", message)
+        if not self._closed:
+            self._record.append_line(self._entry["logs"], "INFO", message)
 
     def error(self, message: str) -> None:
-        self._record.append_line(self._entry["logs"], "ERROR", message)
+        if not self._closed:
+            self._record.append_line(self._entry["logs"], "ERROR", message)
+
+    def close(self) -> None:
+        """The step has ended: later lines (from an abandoned action) are dropped."""
+        self._closed = True
 
 
 class TrialRecord:
@@ -107,4 +114,7 @@ class TrialRecord:
         }
         if self._result:
             data["result"] = list(self._result)
-        return data
+        # Lines are masked as they are written; this catches a secret learnt in
+        # a later step that an earlier line already held.
+        redacted: dict[str, Any] = self.redactor.redact(data)
+        return redacted

@@ -31,7 +31,22 @@ _ALLOWED_NODES = (
     nodes.Name,
     nodes.Const,
     nodes.Filter,
+    nodes.Getattr,
+    nodes.Getitem,
 )
+
+
+def _private_lookup(node: nodes.Node) -> bool:
+    """`{{ a.b }}` and `{{ a['b'] }}` read a dict parameter, as in Kallisti; the
+    sandbox already refuses Python internals, and `_` names are refused here."""
+    if isinstance(node, nodes.Getattr):
+        return node.attr.startswith("_")
+    if isinstance(node, nodes.Getitem):
+        key = node.arg
+        return not isinstance(key, nodes.Const) or (
+            isinstance(key.value, str) and key.value.startswith("_")
+        )
+    return False
 
 
 def _looks_templated(text: str) -> bool:
@@ -73,6 +88,10 @@ class Templates:
                     path,
                     "only {{ name }} placeholders are allowed in templates "
                     f"(found {type(node).__name__.lower()})",
+                )
+            if _private_lookup(node):
+                raise InvalidInput(
+                    path, "templates cannot reach names that start with `_`"
                 )
             if isinstance(node, nodes.Filter) and node.name not in _SAFE_FILTERS:
                 raise InvalidInput(

@@ -49,6 +49,10 @@ __all__ = ["TrialEngine", "step_name"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_STEP_TIMEOUT_SECONDS = 600.0
+# How long an interrupted async action may take to clean up after itself.
+_WIND_DOWN_SECONDS = 10.0
+# A result is logged whole up to this many characters (an HTTP body can be huge).
+_RESULT_LOG_LIMIT = 16_384
 
 
 def step_name(do: str) -> str:
@@ -66,8 +70,9 @@ class _Failure:
     error: KallistiError
 
     def line(self, status: TrialStatus) -> str:
+        # Kallisti's wording; the step's own log names the error's type.
         return (
-            f"Trial {status.value}. Type: {type(self.error).__name__}. "
+            f"Trial {status.value}. Type: StepsExecutionError. "
             f"Error: [in: {self.section}, reason: {self.error}]"
         )
 
@@ -168,6 +173,8 @@ class TrialEngine:
             status = TrialStatus.STOPPED
 
         post_failures = await self._run_post_steps(plan, templates, record)
+        if stop.requested:  # also when asked while the post steps ran
+            status = TrialStatus.STOPPED
         if post_failures and status is TrialStatus.SUCCEEDED:
             failure, status = post_failures[0], TrialStatus.FAILED
 
@@ -223,14 +230,35 @@ class TrialEngine:
             else {**where, "credentials": credentials_spec}
         )
         log = record.start_step(section, step_name(step.do), recorded_parameters)
+        try:
+            error = await self._attempt(
+                step, where, credentials_spec, render_error, log, record, stop, plan
+            )
+            if error is not None:
+                _log_failure(log, error, plan, record.redactor)
+            return error
+        finally:
+            # An abandoned blocking action may still call step_context.log;
+            # its lines must not land in a step that has ended.
+            log.close()
+
+    async def _attempt(
+        self,
+        step: Step,
+        where: dict[str, Any],
+        credentials_spec: Any,
+        render_error: StepFailed | None,
+        log: StepLog,
+        record: TrialRecord,
+        stop: StopSignal,
+        plan: TrialPlan,
+    ) -> KallistiError | None:
         log.info("Starting command execution.")
         try:
             if render_error is not None:
                 raise render_error
             action = self._modules.resolve(step.do)
-            arguments = self._arguments(
-                action, where, credentials_spec, record.redactor
-            )
+            arguments = self._arguments(action, where, credentials_spec, log, record)
             if action.accepts(STEP_CONTEXT_PARAMETER):
                 arguments[STEP_CONTEXT_PARAMETER] = self._step_context(
                     log, record, plan
@@ -243,7 +271,7 @@ class TrialEngine:
                 arguments["dry_run"] = True
             result = await self._call(action, arguments, step, stop)
             if result is not None:
-                log.info(f"Result: {result}.")
+                log.info(f"Result: {_bounded(str(result))}.")
             expectations = parse_expectations(step.expect)
             if expectations:
                 check_all(expectations, result)
@@ -251,32 +279,32 @@ class TrialEngine:
             log.info("Completed.")
             return None
         except _Interrupted:
-            error: KallistiError = StepFailed(f"Step interrupted: {stop.reason}.")
+            return StepFailed(f"Step interrupted: {stop.reason}.")
         except StepError as err:
-            error = err
+            return err
         except Exception as err:  # a driver's own error: one line, cause chained
-            error = _driver_failure(err)
-        _log_failure(log, error, plan, record.redactor)
-        return error
+            return _driver_failure(err)
 
     def _arguments(
         self,
         action: Action,
         where: dict[str, Any],
         credentials_spec: Any,
-        redactor: SecretRedactor,
+        log: StepLog,
+        record: TrialRecord,
     ) -> dict[str, Any]:
         if STEP_CONTEXT_PARAMETER in where:
             raise InvalidArguments(f"`{STEP_CONTEXT_PARAMETER}` is reserved.")
         arguments = dict(where)
         if not action.accepts("credentials"):
             if credentials_spec is not None:
-                raise InvalidArguments(f"{action.do} does not take `credentials`.")
+                # Kallisti ignores them; an experiment that ran there runs here.
+                log.info(f"Credentials ignored: {action.do} takes none.")
         else:
             spec = credentials_spec or action.default_credentials(where)
             if spec is not None:
                 credential = self._credentials.build(spec)
-                redactor.add(*credential.secrets())
+                record.redactor.add(*credential.secrets())
                 arguments["credentials"] = credential
         injected = (
             {STEP_CONTEXT_PARAMETER: None}
@@ -345,6 +373,9 @@ class TrialEngine:
             stop_task.cancel()
             if not action_task.done():
                 action_task.cancel()
+                if action.is_async:
+                    # Let the action wind down before post steps roll back.
+                    await asyncio.wait({action_task}, timeout=_WIND_DOWN_SECONDS)
         if action_task in done:
             return action_task.result()
         if stop_task in done:
@@ -353,17 +384,23 @@ class TrialEngine:
 
 
 def _driver_failure(err: Exception) -> StepFailed:
-    text = str(err).strip().splitlines()
-    message = f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
-    failure = StepFailed(message)
+    lines = str(err).strip().splitlines()
+    failure = StepFailed(lines[0] if lines else type(err).__name__)
+    failure.type_name = type(err).__name__  # as Kallisti logs it: the driver's type
     failure.__cause__ = err
     return failure
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= _RESULT_LOG_LIMIT:
+        return text
+    return f"{text[:_RESULT_LOG_LIMIT]}… ({len(text)} characters, truncated)"
 
 
 def _log_failure(
     log: StepLog, error: KallistiError, plan: TrialPlan, redactor: SecretRedactor
 ) -> None:
-    log.error(f"Step failed. Type: {type(error).__name__}. Error: {error}")
+    log.error(f"Step failed. Type: {error.type_name}. Error: {error}")
     # No traceback: a driver's exception text may carry a secret the redactor
     # masks here but a formatted traceback would print in full.
     logger.warning(

@@ -109,10 +109,23 @@ class ModuleRegistry:
 
 
 def _public_names(module: ModuleType) -> list[str]:
+    """Names a step may reach: the module's `__all__`; without one, only the
+    functions and submodules it defines itself (never what it imported)."""
     names = getattr(module, "__all__", None)
-    if names is None:
-        return [n for n in vars(module) if not n.startswith("_")]
-    return list(names)
+    if names is not None:
+        return list(names)
+    return [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (
+            (inspect.isfunction(value) and value.__module__ == module.__name__)
+            or (
+                isinstance(value, ModuleType)
+                and value.__name__.startswith(module.__name__ + ".")
+            )
+        )
+    ]
 
 
 def _find_action(module: ModuleType, function_path: str) -> Callable[..., Any] | None:

@@ -123,13 +123,18 @@ async def _send(
 ) -> dict[str, Any]:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidArguments(f"url must be an http:// or https:// URL, got {url!r}")
+    timeout = _positive_seconds(timeout)
+    verify_tls = _flag("verify_tls", verify_tls)
     request_headers = {str(k): str(v) for k, v in (headers or {}).items()}
     content = None
     if method in _BODY_METHODS and request_body is not None:
         content = json.dumps(request_body)
         request_headers.setdefault("Content-Type", "application/json")
     verify = context.tls if verify_tls else False
-    async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
+    # Redirects are followed, as Kallisti's (requests-based) probes did.
+    async with httpx.AsyncClient(
+        timeout=timeout, verify=verify, follow_redirects=True
+    ) as client:
         if authentication:
             request_headers.update(
                 await authorization_header(client, authentication, context)
@@ -160,6 +165,29 @@ async def _send(
     except ValueError:
         pass
     return result
+
+
+def _positive_seconds(value: Any) -> float:
+    """`timeout` as a number of seconds (numbers given as text are accepted)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise InvalidArguments(
+            f"timeout must be a number of seconds, got {value!r}"
+        ) from None
+    if not 0 < seconds <= 3600:
+        raise InvalidArguments(
+            f"timeout must be between 0 and 3600 seconds, got {value!r}"
+        )
+    return seconds
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidArguments(f"{name} must be true or false, got {value!r}")
 
 
 def _excerpt(text: str, limit: int = 500) -> str:
