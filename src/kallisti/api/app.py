@@ -9,10 +9,12 @@ from fastapi.responses import RedirectResponse
 
 from kallisti import __version__
 from kallisti.api.deps import Authenticator, NoAuthentication, ServiceState
+from kallisti.api.docs import install_docs
 from kallisti.api.errors import install_error_handlers
 from kallisti.api.middleware import BodyLimitMiddleware, TrailingSlashMiddleware
 from kallisti.api.routes import (
     experiments,
+    metrics,
     notifications,
     reports,
     schedules,
@@ -25,6 +27,7 @@ from kallisti.store import Store
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
+OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 logger = logging.getLogger(__name__)
 
 _DESCRIPTION = """\
@@ -47,9 +50,9 @@ def create_app(
         title="Kallisti",
         version=__version__,
         description=_DESCRIPTION,
-        docs_url="/docs",
-        redoc_url="/redoc",
-        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=OPENAPI_URL,
     )
     app.state.kallisti = ServiceState(
         settings, store, authenticator or NoAuthentication()
@@ -60,6 +63,8 @@ def create_app(
     for module in (experiments, schedules, trials, reports, notifications, service):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(metrics.router)
+    install_docs(app, OPENAPI_URL)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
@@ -71,7 +76,7 @@ def create_app(
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_alias() -> RedirectResponse:
-        return RedirectResponse(f"{API_PREFIX}/openapi.json")
+        return RedirectResponse(OPENAPI_URL)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TrailingSlashMiddleware)
