@@ -23,6 +23,11 @@ from schemathesis.core.result import Ok
 from support import ServiceThread
 
 EXAMPLES_PER_OPERATION_AND_MODE = 25
+# PUT /notification stores webhook URLs and e-mail addresses that the shared
+# service's worker then calls when a trial ends: generated ones could name any
+# host, and tests send traffic to 127.0.0.1 only. Its validation is tested in
+# test_notifications.py instead.
+EXCLUDED_OPERATIONS = {"PUT /api/v1/notification"}
 
 
 def _find_server_error(label: str, strategy: SearchStrategy[Case[Any]]) -> str | None:
@@ -55,6 +60,8 @@ def test_no_generated_request_gets_a_server_error(service: ServiceThread) -> Non
         assert isinstance(result, Ok), f"schemathesis cannot read: {result}"
         operation = result.ok()
         labels.append(operation.label)
+        if operation.label in EXCLUDED_OPERATIONS:
+            continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             failure = _find_server_error(operation.label, operation.as_strategy(mode))
             if failure is not None:
