@@ -361,23 +361,29 @@ async def test_concurrent_trials_against_two_clusters_keep_their_credentials_apa
         other.users.add_token("other-cluster-token", "other-admin")
         other_token = tmp_path / "other-token"
         other_token.write_text("other-cluster-token")
-        for each in (cluster, other):
+        for each, namespace in ((cluster, "alpha"), (other, "beta")):
             _web(each, replicas=3)
-        first = {
-            "k8s_api_host": cluster.url,
-            "credentials": {"type": "TOKEN_FILE", "token_path": str(token_file)},
-        }
-        second = {
-            "k8s_api_host": other.url,
-            "credentials": {"type": "TOKEN_FILE", "token_path": str(other_token)},
-        }
+            each.apply(manifests.namespace(namespace))
+
+        def steps(url: str, token: Path, namespace: str) -> list[dict[str, Any]]:
+            where = {
+                "k8s_api_host": url,
+                "credentials": {"type": "TOKEN_FILE", "token_path": str(token)},
+            }
+            # A driver probe that holds only on the step's own cluster.
+            own = step(
+                "k8s.namespace_exists",
+                {**where, "name": namespace},
+                expect=[{"operator": "eq", "value": True}],
+            )
+            return [_terminate(**where), own] * 3
 
         trials = await asyncio.gather(
-            run_trial(*[_terminate(**first) for _ in range(3)]),
-            run_trial(*[_terminate(**second) for _ in range(3)]),
+            run_trial(*steps(cluster.url, token_file, "alpha")),
+            run_trial(*steps(other.url, other_token, "beta")),
         )
 
-        assert [t.status for t in trials] == [TrialStatus.SUCCEEDED] * 2
+        assert [t.status for t in trials] == [TrialStatus.SUCCEEDED] * 2, trials
         assert _users(cluster) == {"admin"}
         assert _users(other) == {"other-admin"}
     finally:

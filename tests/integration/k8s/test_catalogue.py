@@ -9,6 +9,7 @@ from typing import Any
 import chaosistio
 import chaosk8s
 import pytest
+from chaosk8s.namespace.probes import namespace_exists
 from k8s_steps import RunTrial, step
 
 from k8s_cluster import LoopbackCluster
@@ -106,8 +107,6 @@ async def test_driver_errors_are_translated_like_ours(
 async def test_drivers_called_outside_a_step_refuse_to_read_kubeconfig(
     cluster: LoopbackCluster, access: dict[str, Any], run_trial: RunTrial
 ) -> None:
-    from chaosk8s.namespace.probes import namespace_exists
-
     await run_trial(step("k8s.namespace_exists", {**access, "name": "default"}))
 
     with pytest.raises(RuntimeError, match="outside a Kallisti k8s step"):
