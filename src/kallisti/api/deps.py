@@ -7,6 +7,7 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends, Query, Request
 
+from kallisti.notifications.plugins import TrialCreationHooks
 from kallisti.settings import Settings
 from kallisti.store import Page, Store
 
@@ -44,6 +45,7 @@ class ServiceState:
         self.settings = settings
         self.store = store
         self.authenticator = authenticator
+        self.trial_creation_hooks = TrialCreationHooks(settings.trial_creation_hooks)
         # An in-process worker listens here so it need not wait for its next poll.
         self.trial_created_hooks: list[Callable[[], None]] = []
         self.stop_requested_hooks: list[Callable[[], None]] = []

@@ -5,12 +5,10 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from kallisti.domain.errors import NotFound
 from kallisti.domain.notifications import NotificationSettings, NotificationUpdate
-from kallisti.domain.record import Clock, utc_now
-from kallisti.store.db import WRITE_OPTION
+from kallisti.store.base import Repository
 from kallisti.store.tables import notification_settings, trials
 
 __all__ = ["NotificationRepository"]
@@ -18,17 +16,12 @@ __all__ = ["NotificationRepository"]
 _ROW_ID = 1
 
 
-class NotificationRepository:
+class NotificationRepository(Repository):
     """Reads and replaces the notification settings."""
-
-    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
-        self._engine = engine
-        self._writer = engine.execution_options(**{WRITE_OPTION: True})
-        self._clock = clock
 
     def get(self) -> NotificationSettings:
         """The current settings (empty ones when never set)."""
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 sa.select(notification_settings).where(
                     notification_settings.c.id == _ROW_ID
@@ -43,7 +36,7 @@ class NotificationRepository:
     def replace(self, update: NotificationUpdate) -> NotificationSettings:
         """Apply a PUT (see `NotificationSettings.merged_with`) and return the
         result. Raises `InvalidInput` for a masked secret with nothing stored."""
-        with self._writer.begin() as conn:
+        with self._write() as conn:
             row = conn.execute(
                 sa.select(notification_settings).where(
                     notification_settings.c.id == _ROW_ID
@@ -73,7 +66,7 @@ class NotificationRepository:
     def experiment_name_of(self, trial_id: uuid.UUID) -> str:
         """The name of the experiment a trial ran, as it was then; raises
         `NotFound` for an unknown trial."""
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             snapshot = conn.execute(
                 sa.select(trials.c.experiment_snapshot).where(
                     trials.c.id == str(trial_id)

@@ -4,8 +4,7 @@ before the method returns."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +24,7 @@ from kallisti.domain.models import (
 )
 from kallisti.domain.record import Clock, TrialRecord, utc_now
 from kallisti.domain.secrets import restore_masked
-from kallisti.store.db import WRITE_OPTION
+from kallisti.store.base import Repository
 from kallisti.store.tables import experiments, trials
 
 __all__ = ["ExperimentRepository", "Page", "TrialFilter", "TrialRepository"]
@@ -54,23 +53,6 @@ class TrialFilter:
     include_deleted_experiments: bool = False
 
 
-class _Repository:
-    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
-        self._engine = engine
-        self._writer = engine.execution_options(**{WRITE_OPTION: True})
-        self._clock = clock
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._writer.begin() as conn:
-            yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            yield conn
-
-
 def _steps_json(model: ExperimentCreate | ExperimentUpdate, field: str) -> Any:
     steps = getattr(model, field)
     return (
@@ -85,7 +67,7 @@ def _experiment(row: sa.RowMapping) -> ExperimentPublic:
 SoftDeleteHook = Callable[[Connection, uuid.UUID, datetime], None]
 
 
-class ExperimentRepository(_Repository):
+class ExperimentRepository(Repository):
     """Experiments; deleted ones are invisible here but stay in their trials."""
 
     def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
@@ -230,7 +212,7 @@ def _trial(row: Mapping[str, Any] | sa.RowMapping) -> TrialPublic:
     return TrialPublic.model_validate(dict(row))
 
 
-class TrialRepository(_Repository):
+class TrialRepository(Repository):
     """Trials: created here, run by workers, never deleted or edited afterwards."""
 
     def create(

@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.engine import Engine
 
 from kallisti.domain.errors import NotFound
-from kallisti.domain.record import Clock, utc_now
 from kallisti.domain.schedules import (
     ScheduleCreate,
     SchedulePublic,
@@ -35,7 +32,7 @@ from kallisti.domain.schedules import (
     ScheduleUpdate,
     next_fire_time,
 )
-from kallisti.store.db import WRITE_OPTION
+from kallisti.store.base import Repository
 from kallisti.store.repositories import Page
 from kallisti.store.tables import experiments, schedules, trials
 
@@ -65,23 +62,8 @@ def _first_tick(
     return None if left == 0 else next_fire_time(pattern, timezone, now)
 
 
-class ScheduleRepository:
+class ScheduleRepository(Repository):
     """Schedules of experiments. Every acknowledged write is committed on return."""
-
-    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
-        self._engine = engine
-        self._writer = engine.execution_options(**{WRITE_OPTION: True})
-        self._clock = clock
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._writer.begin() as conn:
-            yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            yield conn
 
     # --- the API's operations -------------------------------------------------
 

@@ -10,7 +10,9 @@ from sqlalchemy import Connection
 from kallisti.domain.record import Clock, utc_now
 from kallisti.store.db import WRITE_OPTION, create_db_engine
 from kallisti.store.migrate import upgrade_to_head
+from kallisti.store.notifications import NotificationRepository
 from kallisti.store.repositories import ExperimentRepository, TrialRepository
+from kallisti.store.schedules import ScheduleRepository
 
 __all__ = ["Store"]
 
@@ -24,6 +26,9 @@ class Store:
         self.clock = clock
         self.experiments = ExperimentRepository(self.engine, clock)
         self.trials = TrialRepository(self.engine, clock)
+        self.schedules = ScheduleRepository(self.engine, clock)
+        self.notifications = NotificationRepository(self.engine, clock)
+        self.experiments.on_soft_delete.append(self.schedules.delete_for_experiment)
 
     @property
     def dialect(self) -> str:

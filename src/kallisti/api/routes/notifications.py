@@ -6,20 +6,15 @@ from fastapi import APIRouter
 
 from kallisti.api.deps import CurrentUser, State
 from kallisti.domain.notifications import NotificationPublic, NotificationUpdate
-from kallisti.store.notifications import NotificationRepository
 
 router = APIRouter(prefix="/notification", tags=["notification"])
-
-
-def _notifications(state: State) -> NotificationRepository:
-    return NotificationRepository(state.store.engine, state.store.clock)
 
 
 @router.get("")
 def read_notification(state: State, _: CurrentUser) -> NotificationPublic:
     """The e-mail addresses and webhooks notified when a trial completes;
     webhook secrets are shown masked."""
-    return _notifications(state).get().public()
+    return state.store.notifications.get().public()
 
 
 @router.put("")
@@ -28,4 +23,4 @@ def replace_notification(
 ) -> NotificationPublic:
     """Replace the e-mail list (and the webhooks, when `webhooks` is given; left
     out, they stay). A webhook sent back with its masked secret keeps it."""
-    return _notifications(state).replace(body).public()
+    return state.store.notifications.replace(body).public()

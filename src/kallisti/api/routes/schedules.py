@@ -14,15 +14,10 @@ from pydantic import TypeAdapter
 from kallisti.api.deps import CurrentUser, PageQuery, State
 from kallisti.api.pagination import list_response
 from kallisti.domain.schedules import ScheduleCreate, SchedulePublic, ScheduleUpdate
-from kallisti.store.schedules import ScheduleRepository
 
 router = APIRouter(prefix="/experiment/{experiment_id}/schedule", tags=["schedule"])
 
 _LIST = TypeAdapter(list[SchedulePublic])
-
-
-def _schedules(state: State) -> ScheduleRepository:
-    return ScheduleRepository(state.store.engine, state.store.clock)
 
 
 @router.get("", response_model=list[SchedulePublic])
@@ -31,7 +26,7 @@ def list_schedules(
 ) -> Response:
     """The experiment's schedules, oldest first, each with the trials it started.
     404 when the experiment is unknown or deleted."""
-    items, total = _schedules(state).list(experiment_id, page)
+    items, total = state.store.schedules.list(experiment_id, page)
     return list_response(request, _LIST, items, total, page)
 
 
@@ -42,14 +37,14 @@ def create_schedule(
     """Schedule trials of the experiment by `recurrence_pattern` (cron, read in
     `timezone`), `recurrence_count` times or forever. 404 when the experiment is
     unknown or deleted."""
-    return _schedules(state).create(experiment_id, body, created_by=user)
+    return state.store.schedules.create(experiment_id, body, created_by=user)
 
 
 @router.get("/{schedule_id}")
 def read_schedule(
     experiment_id: UUID, schedule_id: UUID, state: State, _: CurrentUser
 ) -> SchedulePublic:
-    return _schedules(state).get(experiment_id, schedule_id)
+    return state.store.schedules.get(experiment_id, schedule_id)
 
 
 @router.put("/{schedule_id}")
@@ -62,7 +57,7 @@ def replace_schedule(
 ) -> SchedulePublic:
     """Replace every field. A changed `recurrence_count` restarts
     `recurrence_left`; a changed pattern or time zone moves the next tick."""
-    return _schedules(state).replace(experiment_id, schedule_id, body)
+    return state.store.schedules.replace(experiment_id, schedule_id, body)
 
 
 @router.patch("/{schedule_id}")
@@ -74,7 +69,7 @@ def update_schedule(
     _: CurrentUser,
 ) -> SchedulePublic:
     """Change the fields given (same rules as PUT)."""
-    return _schedules(state).update(experiment_id, schedule_id, body)
+    return state.store.schedules.update(experiment_id, schedule_id, body)
 
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -82,5 +77,5 @@ def delete_schedule(
     experiment_id: UUID, schedule_id: UUID, state: State, _: CurrentUser
 ) -> Response:
     """Soft delete: the schedule never fires again; its trials stay readable."""
-    _schedules(state).delete(experiment_id, schedule_id)
+    state.store.schedules.delete(experiment_id, schedule_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -68,7 +68,8 @@ def list_trials(
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_trial(body: TrialCreate, state: State, user: CurrentUser) -> TrialPublic:
     """Start a trial: it is recorded `Scheduled` and a worker picks it up."""
-    trial = state.store.trials.create(body, initiated_by=user, initiated_from="api")
+    request = state.trial_creation_hooks.apply(body)
+    trial = state.store.trials.create(request, initiated_by=user, initiated_from="api")
     state.notify_trial_created()
     return masked_trial(trial)
 

@@ -1,0 +1,34 @@
+"""What every repository shares: its engine, its clock, and how it opens
+read and write transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+from kallisti.domain.record import Clock, utc_now
+from kallisti.store.db import WRITE_OPTION
+
+__all__ = ["Repository"]
+
+
+class Repository:
+    """Base of the repositories; each write is committed when its block ends."""
+
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._clock = clock
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            yield conn
