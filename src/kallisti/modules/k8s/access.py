@@ -12,6 +12,9 @@ Every action takes Kallisti's access arguments (`ACCESS_PARAMETERS`):
 ``verify_ssl`` (default true) and ``ca_cert`` (a CA file) govern TLS;
 ``request_timeout`` bounds each API call (default 30 seconds).
 
+A kubeconfig is read as `kubectl` reads it, so its `exec` credential plugins
+run on the worker: point steps only at kubeconfig files the operators placed.
+
 The client configuration is built for the step and dropped after it: nothing is
 read from or written to ``~/.kube``, ``KUBECONFIG`` or the `kubernetes` package's
 default configuration, so concurrent trials against different clusters cannot
@@ -297,7 +300,10 @@ def _configure(access: ClusterAccess, step_context: StepContext) -> tuple[Any, s
 
 
 def _use_proxy_from_environment(configuration: Any) -> None:
-    """Honour HTTP(S)_PROXY and NO_PROXY, as chaostoolkit-kubernetes did."""
+    """Honour HTTP(S)_PROXY and NO_PROXY, as chaostoolkit-kubernetes did (a
+    kubeconfig's own `proxy-url` wins)."""
+    if configuration.proxy:
+        return
     proxies = urllib.request.getproxies_environment()
     target = urlsplit(configuration.host)
     proxy = proxies.get(target.scheme)
