@@ -151,11 +151,16 @@ def test_run_rejects_an_invalid_experiment_file_with_exit_two(tmp_path: Path) ->
     assert "steps" in result.stderr.decode()
 
 
-def test_run_dry_run_changes_nothing(tmp_path: Path, probe_target: ProbeTarget) -> None:
+def test_run_dry_run_changes_nothing_but_runs_the_probes(
+    tmp_path: Path, probe_target: ProbeTarget
+) -> None:
     path = _experiment_file(
         tmp_path,
         {
             "name": "dry",
+            "pre_steps": [
+                {"do": "cm.http_probe", "where": {"url": probe_target.url + "/health"}}
+            ],
             "steps": [
                 {
                     "do": "cm.http_request",
@@ -171,7 +176,9 @@ def test_run_dry_run_changes_nothing(tmp_path: Path, probe_target: ProbeTarget) 
         timeout=60,
     )
     assert result.returncode == 0, result.stderr.decode()
-    assert probe_target.requests == []
+    assert [(r["method"], r["path"]) for r in probe_target.requests] == [
+        ("GET", "/health")
+    ]
     logs = json.loads(result.stdout)["trial_record"]["steps"][0]["logs"]
     assert any("Dry run" in line for line in logs)
 

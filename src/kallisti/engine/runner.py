@@ -263,12 +263,12 @@ class TrialEngine:
                 arguments[STEP_CONTEXT_PARAMETER] = self._step_context(
                     log, record, plan
                 )
-            if plan.dry_run and not action.accepts("dry_run"):
+            if plan.dry_run and action.accepts("dry_run"):
+                arguments["dry_run"] = True
+            elif plan.dry_run and not action.is_read_only:
                 log.info(f"Dry run: would run {step.do}; nothing was changed.")
                 log.info("Completed.")
                 return None
-            if plan.dry_run:
-                arguments["dry_run"] = True
             result = await self._call(action, arguments, step, stop)
             if result is not None:
                 log.info(f"Result: {_bounded(str(result))}.")

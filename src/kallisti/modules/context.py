@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from kallisti.credentials.base import Credential
 
-__all__ = ["STEP_CONTEXT_PARAMETER", "StepContext"]
+__all__ = ["STEP_CONTEXT_PARAMETER", "StepContext", "is_read_only", "read_only"]
 
 STEP_CONTEXT_PARAMETER = "step_context"
+_READ_ONLY = "__kallisti_read_only__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def read_only(function: F) -> F:
+    """Mark an action that changes nothing (a probe): a dry run runs it for real,
+    where it skips other actions that take no `dry_run` argument."""
+    setattr(function, _READ_ONLY, True)
+    return function
+
+
+def is_read_only(function: Callable[..., Any]) -> bool:
+    return bool(getattr(function, _READ_ONLY, False))
 
 
 class StepContext:

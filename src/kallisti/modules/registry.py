@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from kallisti.domain.errors import CouldNotFindFunction, UnknownModuleName
+from kallisti.modules.context import is_read_only
 
 __all__ = ["ENTRY_POINT_GROUP", "Action", "ModuleRegistry"]
 
@@ -36,6 +37,10 @@ class Action:
     function: Callable[..., Any]
     signature: inspect.Signature
     module: ModuleType
+
+    @property
+    def is_read_only(self) -> bool:
+        return is_read_only(self.function)
 
     @property
     def is_async(self) -> bool:

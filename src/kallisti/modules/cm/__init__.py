@@ -21,7 +21,7 @@ import httpx
 
 from kallisti.domain.errors import InvalidArguments, StepFailed
 from kallisti.modules.cm.auth import authorization_header
-from kallisti.modules.context import StepContext
+from kallisti.modules.context import StepContext, read_only
 
 __all__ = ["http_probe", "http_request", "wait"]
 
@@ -31,6 +31,7 @@ _REQUEST_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
+@read_only
 async def http_probe(
     *,
     url: str,

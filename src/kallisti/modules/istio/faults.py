@@ -22,7 +22,7 @@ from typing import Any
 from kubernetes import client as k8s
 
 from kallisti.domain.errors import InvalidArguments, StepFailed
-from kallisti.modules.context import StepContext
+from kallisti.modules.context import StepContext, read_only
 from kallisti.modules.k8s.access import Cluster, cluster_action
 from kallisti.modules.k8s.errors import status_message
 
@@ -158,6 +158,7 @@ def _update(
     return _result(response)
 
 
+@read_only
 @cluster_action
 def get_virtual_service(
     cluster: Cluster,

@@ -29,7 +29,7 @@ from chaoslib.exceptions import ActivityFailed
 from kubernetes import client as k8s
 
 from kallisti.domain.errors import StepFailed
-from kallisti.modules.context import StepContext
+from kallisti.modules.context import StepContext, read_only
 from kallisti.modules.k8s.access import Cluster, make_action
 
 __all__ = [
@@ -178,13 +178,14 @@ def driver_action(module_name: str, function_name: str, *, changes: bool) -> Any
         return cluster.jsonable(result)
 
     doc = inspect.cleandoc(driver.__doc__ or "").strip()
-    return make_action(
+    action = make_action(
         body,
         parameters,
         name=function_name,
         doc=f"{doc}\n\n(chaostoolkit-kubernetes {module_name}.{function_name})",
         module=__name__,
     )
+    return action if changes else read_only(action)
 
 
 def _dry_run(

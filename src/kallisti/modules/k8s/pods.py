@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes import client as k8s
 
 from kallisti.domain.errors import InvalidArguments, StepFailed
-from kallisti.modules.context import StepContext
+from kallisti.modules.context import StepContext, read_only
 from kallisti.modules.k8s.access import Cluster, cluster_action
 from kallisti.modules.k8s.arguments import choice, integer, names
 
@@ -205,6 +205,7 @@ def _pod_summary(pod: Any) -> dict[str, Any]:
     }
 
 
+@read_only
 @cluster_action
 def list_pods(
     cluster: Cluster,

@@ -9,7 +9,7 @@ from typing import Any
 from kubernetes import client as k8s
 
 from kallisti.domain.errors import StepFailed
-from kallisti.modules.context import StepContext
+from kallisti.modules.context import StepContext, read_only
 from kallisti.modules.k8s.access import Cluster, cluster_action
 from kallisti.modules.k8s.arguments import integer, names
 
@@ -380,6 +380,7 @@ def _workload_summary(obj: Any) -> dict[str, Any]:
     }
 
 
+@read_only
 @cluster_action
 def read_deployment(
     cluster: Cluster, *, name: str, ns: str = "default"
@@ -394,6 +395,7 @@ def read_deployment(
     return summary
 
 
+@read_only
 @cluster_action
 def read_statefulset(
     cluster: Cluster, *, name: str, ns: str = "default"
