@@ -371,7 +371,7 @@ def test_a_body_that_is_not_sent_as_json_is_400_naming_the_body(
         pytest.param({"owner": "me"}, ["owner"], id="unknown-field"),
         pytest.param({"metadata": {"x": "\x00"}}, ["metadata"], id="nul"),
         pytest.param(
-            {"steps": [{"do": "cm.wait", "where": {"u": "{{ a.b }}"}}]},
+            {"steps": [{"do": "cm.wait", "where": {"u": "{{ a.__class__ }}"}}]},
             ["steps.0.where"],
             id="template",
         ),

@@ -22,7 +22,7 @@ from schemathesis.core.result import Ok
 
 from support import ServiceThread
 
-EXAMPLES_PER_OPERATION_AND_MODE = 25
+EXAMPLES_PER_OPERATION_AND_MODE = 20
 # PUT /notification stores webhook URLs and e-mail addresses that the shared
 # service's worker then calls when a trial ends: generated ones could name any
 # host, and tests send traffic to 127.0.0.1 only. Its validation is tested in
