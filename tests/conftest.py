@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kallisti.settings import Settings
 from kallisti.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -23,6 +22,7 @@ from support import (
     ServiceThread,
     create_postgres_database,
     drop_postgres_database,
+    service_settings,
 )
 
 BACKENDS = ("sqlite", "postgresql")
@@ -50,17 +50,6 @@ def _services(database_urls: dict[str, str]) -> Iterator[dict[str, ServiceThread
     yield started
     for thread in started.values():
         thread.stop()
-
-
-def service_settings(database_url: str, **overrides: object) -> Settings:
-    """Settings for a test service: quick polling, the rest as shipped."""
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "poll_interval_seconds": 0.05,
-        "stop_check_interval_seconds": 0.05,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ __all__ = [
     "ServiceThread",
     "create_postgres_database",
     "drop_postgres_database",
+    "service_settings",
     "wait_for_trial",
 ]
 
@@ -115,6 +116,17 @@ class ServiceThread:
         self._server.should_exit = True
         self._thread.join(timeout=60)
         self.service.store.close()
+
+
+def service_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test service: quick polling, the rest as shipped."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "poll_interval_seconds": 0.05,
+        "stop_check_interval_seconds": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 def wait_for_trial(

@@ -9,10 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import service_settings
 from kallisti.domain.errors import Conflict
 from kallisti.domain.models import TrialCreate
-from support import ServiceThread
+from support import ServiceThread, service_settings
 
 
 def stamp_ticket(request: TrialCreate) -> TrialCreate:
