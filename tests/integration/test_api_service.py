@@ -59,6 +59,25 @@ def test_the_openapi_document_lists_every_api_path(api: httpx.Client) -> None:
     assert set(paths["/api/v1/trial/{trial_id}/stop"]) == {"put"}
 
 
+def test_the_openapi_document_says_invalid_input_is_400(api: httpx.Client) -> None:
+    document = api.get("/api/v1/openapi.json").json()
+
+    operations = [
+        operation
+        for path_item in document["paths"].values()
+        for operation in path_item.values()
+    ]
+    assert all("422" not in operation["responses"] for operation in operations)
+    create = document["paths"]["/api/v1/experiment"]["post"]["responses"]
+    schema = create["400"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Invalid"}
+    invalid = document["components"]["schemas"]["Invalid"]
+    answer = api.post("/api/v1/experiment", json={}).json()
+    assert set(answer) == set(invalid["properties"])
+    item = invalid["properties"]["errors"]["items"]["properties"]
+    assert all(set(error) == set(item) for error in answer["errors"])
+
+
 def test_an_unsupported_method_is_405(api: httpx.Client) -> None:
     response = api.delete("/api/v1/experiment")
 

@@ -143,8 +143,59 @@ async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
+_INVALID_RESPONSE: dict[str, Any] = {
+    "description": "Invalid request: each bad field is named with the reason.",
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Invalid"}}
+    },
+}
+_INVALID_SCHEMA: dict[str, Any] = {
+    "title": "Invalid",
+    "type": "object",
+    "required": ["detail", "errors"],
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def _document_invalid_as_400(app: FastAPI) -> None:
+    """Make the OpenAPI document say what `_on_validation_error` does: FastAPI
+    documents a 422 for every operation with inputs, and this API answers 400."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            for path_item in document.get("paths", {}).values():
+                for operation in path_item.values():
+                    responses = operation.get("responses", {})
+                    if responses.pop("422", None) is not None:
+                        responses.setdefault("400", _INVALID_RESPONSE)
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            schemas["Invalid"] = _INVALID_SCHEMA
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(KallistiError, _on_kallisti_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected_error)
+    _document_invalid_as_400(app)
