@@ -117,11 +117,15 @@ def _unreadable_body_message(cause: BaseException | None) -> str:
     return "The body is not readable JSON."
 
 
+# What FastAPI raises (as a 400) when json.loads fails other than by syntax.
+_FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+
+
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 400 and isinstance(exc.__cause__, Exception):
-        # FastAPI's answer to a body json.loads could not take (RecursionError,
-        # UnicodeDecodeError, an integer over Python's digit limit): name the body.
+    if exc.status_code == 400 and exc.detail == _FASTAPI_UNREADABLE_BODY:
+        # RecursionError, UnicodeDecodeError, an integer over Python's digit
+        # limit: answer in the validation shape, naming the body.
         message = _unreadable_body_message(exc.__cause__)
         return validation_response([{"field": "body", "message": message}])
     headers = getattr(exc, "headers", None)
