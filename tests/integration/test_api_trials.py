@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from support import TERMINAL, ProbeTarget, wait_for_trial
+from support import TERMINAL, ProbeTarget, ServiceThread, wait_for_trial
 
 TRIALS = "/api/v1/trial"
 
@@ -274,6 +274,32 @@ def test_stop_asked_again_while_stop_initiated_is_200(api: httpx.Client) -> None
     assert again.status_code == 200, again.text
     assert again.json()["status"] == "Stop Initiated"
     assert wait_for_trial(api, trial["id"])["status"] == "Stopped"
+
+
+def test_stop_of_a_trial_still_waiting_for_a_worker_ends_it_at_once(
+    api: httpx.Client, service: ServiceThread
+) -> None:
+    experiment_id = _experiment(api, steps=[_wait_step(60, "Hold a worker slot")])
+    holders = [
+        _start(api, experiment_id)
+        for _ in range(service.service.settings.worker_concurrency)
+    ]
+    for holder in holders:
+        _running(api, holder["id"])
+    waiting = _start(api, experiment_id)
+
+    response = api.put(f"{TRIALS}/{waiting['id']}/stop")
+
+    for holder in holders:
+        api.put(f"{TRIALS}/{holder['id']}/stop").raise_for_status()
+    assert response.status_code == 200, response.text
+    stopped = response.json()
+    assert stopped["status"] == "Stopped"
+    assert "steps" not in stopped["trial_record"]
+    assert "before it started" in stopped["trial_record"]["result"][-1]
+    for holder in holders:
+        assert wait_for_trial(api, holder["id"])["status"] == "Stopped"
+    assert wait_for_trial(api, waiting["id"])["status"] == "Stopped"
 
 
 def test_stop_of_a_finished_trial_is_403_with_a_message(api: httpx.Client) -> None:
