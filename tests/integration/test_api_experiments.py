@@ -228,6 +228,24 @@ def test_trials_of_a_deleted_experiment_stay_readable_but_leave_the_lists(
     assert [t["id"] for t in with_deleted.json()] == [trial["id"]]
 
 
+def test_a_trial_runs_the_experiment_as_it_was_when_the_trial_started(
+    api: httpx.Client,
+) -> None:
+    slow = {"step": "Slow", "do": "cm.wait", "where": {"time_in_seconds": 0.5}}
+    created = _create(api, steps=[slow, WAIT])
+    trial = api.post("/api/v1/trial", json={"experiment": created["id"]}).json()
+
+    replaced = api.put(
+        f"{EXPERIMENTS}/{created['id']}", json=_experiment_body(steps=[PROBE])
+    )
+    deleted = api.delete(f"{EXPERIMENTS}/{created['id']}")
+
+    assert (replaced.status_code, deleted.status_code) == (200, 204)
+    done = wait_for_trial(api, trial["id"])
+    assert done["status"] == "Succeeded"
+    assert len(done["trial_record"]["steps"]) == 2
+
+
 def test_a_trial_cannot_start_from_a_deleted_experiment(api: httpx.Client) -> None:
     created = _create(api)
     api.delete(f"{EXPERIMENTS}/{created['id']}")
