@@ -67,7 +67,8 @@ def service(
 @pytest.fixture
 def api(service: ServiceThread) -> Iterator[httpx.Client]:
     """An HTTP client for the running service (real HTTP on 127.0.0.1)."""
-    with httpx.Client(base_url=service.url, timeout=30) as client:
+    # verify=False: plain HTTP on loopback; it spares loading the CA bundle.
+    with httpx.Client(base_url=service.url, timeout=30, verify=False) as client:
         yield client
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -15,7 +16,11 @@ WRITE_OPTION = "kallisti_write"
 
 
 def _json_dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        # orjson refuses integers beyond 64 bits; a record must still be written.
+        return json.dumps(value)
 
 
 # Trial records are JSON documents read in bulk by lists and reports: orjson
