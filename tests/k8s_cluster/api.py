@@ -276,6 +276,10 @@ class ApiServer:
                 "the namespace of the provided object does not match the namespace "
                 "sent on the request"
             )
+        if target.resource.group == "apps" and "scale" in target.resource.subresources:
+            # The real server always writes `status.replicas` (no omitempty), so
+            # a client reading a workload before its controller ran sees 0.
+            obj.setdefault("status", {}).setdefault("replicas", 0)
         return self.store.create(target.resource, target.namespace or "", obj)
 
     def _scale(
