@@ -19,15 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from kallisti.service import Service, build_service
-from kallisti.settings import Settings
 from support import create_postgres_database, drop_postgres_database
 
 __all__ = [
-    "ClockedService",
     "FakeClock",
     "SmtpSink",
     "WebhookReceiver",
@@ -68,56 +64,6 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
         yield url
     finally:
         drop_postgres_database(url)
-
-
-class ClockedService:
-    """The API and an in-process worker on a `FakeClock`, served in a thread."""
-
-    def __init__(self, settings: Settings, clock: FakeClock) -> None:
-        self.clock = clock
-        self.service: Service = build_service(settings, clock=clock)
-        self.service.store.migrate()
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                self.service.app,
-                host="127.0.0.1",
-                port=0,
-                log_level="warning",
-                lifespan="off",
-            )
-        )
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        shutdown = asyncio.Event()
-        worker = asyncio.create_task(self.service.worker.run(shutdown))
-        try:
-            await self._server.serve()
-        finally:
-            shutdown.set()
-            await worker
-
-    def start(self) -> ClockedService:
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Kallisti test server did not start")
-            time.sleep(0.01)
-        return self
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=60)
-        self.service.store.close()
 
 
 def eventually(check: Callable[[], Any], *, timeout: float = 10.0) -> Any:

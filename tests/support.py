@@ -19,6 +19,7 @@ import httpx
 import psycopg
 import uvicorn
 
+from kallisti.domain.record import Clock, utc_now
 from kallisti.service import Service, build_service
 from kallisti.settings import Settings
 
@@ -63,8 +64,9 @@ def drop_postgres_database(url: str) -> None:
 class ServiceThread:
     """The API and its in-process worker, served by uvicorn on a thread."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.service: Service = build_service(settings)
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
+        self.clock = clock
+        self.service: Service = build_service(settings, clock=clock)
         self.service.store.migrate()
         self._server = uvicorn.Server(
             uvicorn.Config(

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from issue5_support import ClockedService, FakeClock, eventually, fresh_database
+from issue5_support import FakeClock, eventually, fresh_database
 from kallisti.domain.errors import Conflict
 from kallisti.domain.models import ExperimentCreate, TrialCreate, TrialPublic
 from kallisti.domain.schedules import ScheduleCreate, ScheduleUpdate
@@ -28,7 +28,7 @@ from kallisti.store import Store
 from kallisti.store.schedules import ScheduleRepository
 from kallisti.store.tables import trials
 from kallisti.worker.scheduler import ScheduleFirer
-from support import wait_for_trial
+from support import ServiceThread, wait_for_trial
 
 BASE = datetime(2030, 1, 7, 9, 0, 0, tzinfo=UTC)  # a Monday, on the minute
 MINUTE = timedelta(minutes=1)
@@ -317,7 +317,7 @@ def test_a_tick_a_creation_hook_refuses_is_skipped_without_counting_down(
 
 
 @pytest.fixture
-def clocked_service(database_url: str) -> Iterator[ClockedService]:
+def clocked_service(database_url: str) -> Iterator[ServiceThread]:
     clock = FakeClock(datetime.now(UTC).replace(second=0, microsecond=0))
     settings = Settings(
         database_url=database_url,
@@ -325,13 +325,13 @@ def clocked_service(database_url: str) -> Iterator[ClockedService]:
         stop_check_interval_seconds=0.05,
         schedule_poll_seconds=0.05,
     )
-    service = ClockedService(settings, clock).start()
+    service = ServiceThread(settings, clock=clock).start()
     yield service
     service.stop()
 
 
 def test_the_worker_fires_a_due_schedule_and_runs_its_trial(
-    clocked_service: ClockedService,
+    clocked_service: ServiceThread,
 ) -> None:
     with httpx.Client(base_url=clocked_service.url, timeout=30) as api:
         experiment = api.post(

@@ -137,30 +137,6 @@ def scale_deployment(
 
 
 @cluster_action
-def scale_microservice(
-    cluster: Cluster,
-    *,
-    name: str,
-    replicas: int,
-    ns: str = "default",
-    dry_run: bool = False,
-    step_context: StepContext,
-) -> dict[str, Any]:
-    """Deprecated name of `scale_deployment` (kept for Kallisti 1.x experiments)."""
-    return _scale(
-        cluster,
-        "deployment",
-        cluster.apps.read_namespaced_deployment,
-        cluster.apps.patch_namespaced_deployment,
-        name,
-        replicas,
-        ns,
-        dry_run,
-        step_context,
-    )
-
-
-@cluster_action
 def scale_statefulset(
     cluster: Cluster,
     *,
@@ -182,6 +158,10 @@ def scale_statefulset(
         dry_run,
         step_context,
     )
+
+
+# Kallisti 1.x's name for it.
+scale_microservice = scale_deployment
 
 
 @cluster_action
