@@ -126,7 +126,8 @@ class SmtpSink:
     @property
     def port(self) -> int:
         assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        sockets: Any = getattr(self._server, "sockets", ())
+        return int(sockets[0].getsockname()[1])
 
     def stop(self) -> None:
         async def close() -> None:
@@ -178,8 +179,7 @@ class WebhookReceiver:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def url(self, path: str = "/hook") -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{path}"
+        return f"http://127.0.0.1:{self._server.server_port}{path}"
 
     def delivered(self, path: str | None = None) -> list[dict[str, Any]]:
         """Requests answered 2xx (to `path`, if given), oldest first."""

@@ -198,8 +198,7 @@ class ProbeTarget:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def reset(self) -> None:
         self.status, self.body, self.delay_seconds = 200, {"status": "up"}, 0.0

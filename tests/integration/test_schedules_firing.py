@@ -354,7 +354,9 @@ def test_the_worker_fires_a_due_schedule_and_runs_its_trial(
             },
         ).json()
 
-        clocked_service.clock.set(datetime.fromisoformat(schedule["next_fire_at"]))
+        clock = clocked_service.clock
+        assert isinstance(clock, FakeClock)
+        clock.set(datetime.fromisoformat(schedule["next_fire_at"]))
 
         def fired() -> list[dict[str, object]]:
             trials_of = api.get(f"{url}/{schedule['id']}").json()["trials"]

@@ -86,6 +86,13 @@ def _field_value(obj: Mapping[str, Any], path: str) -> str:
     return str(current)
 
 
+def _field_matcher(path: str, value: str, *, negated: bool) -> Matcher:
+    def matches(obj: Mapping[str, Any]) -> bool:
+        return (_field_value(obj, path) == value) != negated
+
+    return matches
+
+
 def parse_field_selector(selector: str | None, supported: tuple[str, ...]) -> Matcher:
     """A predicate over objects; raises `ApiError` (400) for an unknown field."""
     if not selector:
@@ -99,8 +106,5 @@ def parse_field_selector(selector: str | None, supported: tuple[str, ...]) -> Ma
         path, op, value = match.groups()
         if path not in allowed:
             raise ApiError.bad_request(f'field label not supported: "{path}"')
-        if op == "!=":
-            matchers.append(lambda obj, p=path, v=value: _field_value(obj, p) != v)
-        else:
-            matchers.append(lambda obj, p=path, v=value: _field_value(obj, p) == v)
+        matchers.append(_field_matcher(path, value, negated=op == "!="))
     return lambda obj: all(m(obj) for m in matchers)

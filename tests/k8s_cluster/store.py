@@ -7,6 +7,7 @@ version it was written through (as the real server does with conversion).
 
 from __future__ import annotations
 
+import builtins
 import copy
 import threading
 import uuid
@@ -181,7 +182,7 @@ class Store:
         )
         self.changed.notify_all()
 
-    def events_after(self, version: int) -> list[Event]:
+    def events_after(self, version: int) -> builtins.list[Event]:
         """Changes newer than `version`; raises 410 when the log no longer has them."""
         with self.lock:
             if self._events and version < self._events[0].resource_version - 1:

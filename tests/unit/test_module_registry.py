@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 import uuid
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -13,7 +13,11 @@ from kallisti.domain.errors import CouldNotFindFunction, UnknownModuleName
 from kallisti.modules import ModuleRegistry
 from kallisti.modules import cm as builtin_cm
 
-MakeModule = Callable[[str], str]
+
+class MakeModule(Protocol):
+    def __call__(
+        self, source: str, *, submodules: dict[str, str] | None = None
+    ) -> str: ...
 
 
 @pytest.fixture
@@ -33,7 +37,7 @@ def make_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeModule:
                 (package / f"{sub}.py").write_text(textwrap.dedent(sub_source))
         return name
 
-    return make  # type: ignore[return-value]
+    return make
 
 
 LISTED_MODULE = """

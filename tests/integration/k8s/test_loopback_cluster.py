@@ -24,14 +24,17 @@ def api(cluster: LoopbackCluster) -> Iterator[client.ApiClient]:
 
 
 def _status(error: client.ApiException) -> dict[str, object]:
-    return dict(json.loads(error.body))
+    return dict(json.loads(error.body or "{}"))
 
 
 def test_a_stale_resource_version_is_a_409_conflict(
     cluster: LoopbackCluster, api: client.ApiClient
 ) -> None:
     apps = client.AppsV1Api(api)
-    apps.create_namespaced_deployment("default", manifests.deployment("web"))
+    apps.create_namespaced_deployment(
+        "default",
+        manifests.deployment("web"),  # type: ignore[arg-type]  # dicts are accepted
+    )
     stale = apps.read_namespaced_deployment("web", "default")
     apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 2}})
 
@@ -52,7 +55,10 @@ def test_not_found_and_invalid_objects_get_status_bodies(
     bad = manifests.deployment("web")
     bad["spec"]["selector"] = {"matchLabels": {"app": "other"}}
     with pytest.raises(client.ApiException) as invalid:
-        client.AppsV1Api(api).create_namespaced_deployment("default", bad)
+        client.AppsV1Api(api).create_namespaced_deployment(
+            "default",
+            bad,  # type: ignore[arg-type]  # the client accepts dicts
+        )
 
     assert _status(missing.value) == {
         "kind": "Status",
@@ -86,7 +92,7 @@ def test_a_watch_sees_the_replacement_of_a_deleted_pod(
         core.list_namespaced_pod,
         "default",
         label_selector="app=web",
-        resource_version=listed.metadata.resource_version,
+        resource_version=listed.metadata.resource_version,  # type: ignore[union-attr]
         timeout_seconds=2,
     ):
         events.append((event["type"], event["object"].metadata.name))
@@ -109,4 +115,6 @@ def test_field_selectors_filter_pods_by_node(
     )
 
     assert len(on_node_1.items) == 2
-    assert {pod.spec.node_name for pod in on_node_1.items} == {"node-1"}
+    assert {pod.spec.node_name for pod in on_node_1.items} == {  # type: ignore[union-attr]
+        "node-1"
+    }
