@@ -113,19 +113,10 @@ Description = Annotated[
 ]
 
 
-def _single_line(text: str) -> str:
-    # A name is a title for logs and reports: control characters (which the
-    # whitespace strip also leaves alone, e.g. \x1f) would garble both.
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
-        raise ValueError("must not contain control characters (tabs, newlines, …)")
-    return text
-
-
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
     AfterValidator(_check_text),
-    AfterValidator(_single_line),
 ]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json)]
 
