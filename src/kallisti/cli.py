@@ -17,7 +17,7 @@ from rich.console import Console
 
 from kallisti import __version__
 from kallisti.domain.models import ExperimentCreate, TrialStatus
-from kallisti.domain.record import TrialRecord
+from kallisti.domain.record import SECTIONS, TrialRecord
 from kallisti.engine import StopSignal, TrialPlan
 from kallisti.settings import Settings
 
@@ -164,7 +164,7 @@ class _ConsoleRecorder:
 
     def changed(self, record: TrialRecord) -> None:
         data = record.to_json()
-        for section in ("pre_steps", "steps", "post_steps"):
+        for section in SECTIONS:
             for index, entry in enumerate(data.get(section, [])):
                 for number, line in enumerate(entry["logs"]):
                     key = (section, index, number)

@@ -5,17 +5,16 @@ sends a mask back keeps the stored value (see `restore_masked`)."""
 from __future__ import annotations
 
 from kallisti.domain.models import ExperimentPublic, TrialPublic
+from kallisti.domain.record import SECTIONS
 from kallisti.domain.secrets import mask_secret_fields
 
 __all__ = ["masked_experiment", "masked_trial"]
-
-_STEP_SECTIONS = ("pre_steps", "steps", "post_steps")
 
 
 def masked_experiment(experiment: ExperimentPublic) -> ExperimentPublic:
     data = experiment.model_dump()
     data["parameters"] = mask_secret_fields(data["parameters"])
-    for section in _STEP_SECTIONS:
+    for section in SECTIONS:
         for step in data[section]:
             step["where"] = mask_secret_fields(step["where"])
     return ExperimentPublic.model_validate(data)

@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from kallisti.domain.models import TrialPublic, TrialStatus
+from kallisti.domain.record import SECTIONS
 from kallisti.domain.secrets import mask_secret_fields
 
 __all__ = ["TRIAL_COMPLETED", "build_email", "build_payload"]
@@ -121,7 +122,7 @@ def build_email(
 
 def _failed_steps(record: dict[str, Any]) -> list[str]:
     found = []
-    for section in ("pre_steps", "steps", "post_steps"):
+    for section in SECTIONS:
         for index, entry in enumerate(record.get(section, []), start=1):
             errors = [line for line in entry.get("logs", []) if "- ERROR]" in line]
             if errors:

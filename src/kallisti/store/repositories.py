@@ -22,17 +22,16 @@ from kallisti.domain.models import (
     TrialPublic,
     TrialStatus,
 )
-from kallisti.domain.record import Clock, TrialRecord, utc_now
+from kallisti.domain.record import SECTIONS, Clock, TrialRecord, utc_now
 from kallisti.domain.secrets import restore_masked
 from kallisti.store.base import Repository
 from kallisti.store.tables import experiments, trials
 
 __all__ = ["ExperimentRepository", "Page", "TrialFilter", "TrialRepository"]
 
-_STEP_SECTIONS = ("pre_steps", "steps", "post_steps")
 # Fields whose secret-named values the API masks; a mask sent back keeps the
 # stored value.
-_MASKED_FIELDS = ("parameters", *_STEP_SECTIONS)
+_MASKED_FIELDS = ("parameters", *SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,13 @@ class ExperimentRepository(Repository):
 
     def create(self, data: ExperimentCreate, created_by: str) -> ExperimentPublic:
         now = self._clock()
-        values = {
+        values: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "name": data.name,
             "description": data.description,
             "metadata": data.metadata,
             "parameters": data.parameters,
-            **{section: _steps_json(data, section) for section in _STEP_SECTIONS},
+            **{section: _steps_json(data, section) for section in SECTIONS},
             "created_by": created_by,
             "created_at": now,
             "updated_at": now,
@@ -120,12 +119,12 @@ class ExperimentRepository(Repository):
     def replace(
         self, experiment_id: uuid.UUID, data: ExperimentCreate
     ) -> ExperimentPublic:
-        changes = {
+        changes: dict[str, Any] = {
             "name": data.name,
             "description": data.description,
             "metadata": data.metadata,
             "parameters": data.parameters,
-            **{section: _steps_json(data, section) for section in _STEP_SECTIONS},
+            **{section: _steps_json(data, section) for section in SECTIONS},
         }
         return self._change(experiment_id, changes)
 
@@ -134,9 +133,7 @@ class ExperimentRepository(Repository):
     ) -> ExperimentPublic:
         changes = {
             field: (
-                _steps_json(data, field)
-                if field in _STEP_SECTIONS
-                else getattr(data, field)
+                _steps_json(data, field) if field in SECTIONS else getattr(data, field)
             )
             for field in data.model_fields_set
         }
