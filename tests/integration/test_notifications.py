@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from issue5_support import SmtpSink, WebhookReceiver, eventually, fresh_database
+from clock_and_receivers import SmtpSink, WebhookReceiver, eventually, fresh_database
 from kallisti.domain.models import TrialPublic, TrialStatus
 from kallisti.notifications import TrialNotifier
 from kallisti.settings import Settings

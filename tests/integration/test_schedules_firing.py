@@ -18,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from issue5_support import FakeClock, eventually, fresh_database
+from clock_and_receivers import FakeClock, eventually, fresh_database
 from kallisti.domain.errors import Conflict
 from kallisti.domain.models import ExperimentCreate, TrialCreate, TrialPublic
 from kallisti.domain.schedules import ScheduleCreate, ScheduleUpdate

@@ -1,0 +1,104 @@
+"""`kallisti serve`, `kallisti worker`, `kallisti migrate`: running the service."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+
+from kallisti.cli._common import configure_logging, console, load_settings, logger
+
+__all__ = ["migrate", "run_worker", "serve"]
+
+
+def _warn_open_access() -> None:
+    logger.warning(
+        "ACCESS CONTROL IS OFF: anyone who can reach this port can run chaos "
+        "with this service's credentials. Bind to 127.0.0.1 or configure "
+        "authentication before exposing it."
+    )
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    worker: Annotated[bool, typer.Option(help="Run a worker in this process.")] = True,
+) -> None:
+    """Migrate the database, then serve the API (and a worker) until stopped."""
+    import uvicorn
+
+    from kallisti.service import build_service
+
+    configure_logging()
+    settings = load_settings(host=host, port=port, run_worker=worker)
+    service = build_service(settings)
+    service.store.migrate()
+    _warn_open_access()
+
+    async def run() -> None:
+        server = uvicorn.Server(
+            uvicorn.Config(
+                service.app,
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+                access_log=False,
+            )
+        )
+        shutdown = asyncio.Event()
+        worker_task = (
+            asyncio.create_task(service.worker.run(shutdown))
+            if settings.run_worker
+            else None
+        )
+        try:
+            await server.serve()
+        finally:
+            shutdown.set()
+            if worker_task is not None:
+                await worker_task
+            service.store.close()
+
+    asyncio.run(run())
+
+
+def run_worker() -> None:
+    """Run a standalone worker against KALLISTI_DATABASE_URL until SIGTERM/SIGINT.
+
+    On shutdown the trials it runs are stopped: their post steps run first.
+    """
+    from kallisti.service import build_engine
+    from kallisti.store import Store
+    from kallisti.worker import Worker
+
+    configure_logging()
+    settings = load_settings()
+    store = Store(settings.database_url)
+    store.migrate()
+    worker = Worker(settings, store, build_engine(settings))
+
+    async def run() -> None:
+        shutdown = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, shutdown.set)
+        await worker.run(shutdown)
+
+    try:
+        asyncio.run(run())
+    finally:
+        store.close()
+
+
+def migrate() -> None:
+    """Bring the database schema up to date (safe to run from several hosts)."""
+    from kallisti.store import Store
+
+    configure_logging()
+    settings = load_settings()
+    store = Store(settings.database_url)
+    store.migrate()
+    store.close()
+    console.print("Database is up to date.")
