@@ -347,3 +347,16 @@ def test_html_report_is_a_page_with_a_timeline_of_each_trial(
     assert page.count('class="row passed"') == 3
     assert "Step 1: Health check" in page and "Post step 1: Clean up" in page
     assert "<script" not in page and "http://" not in page.split("<body>")[0]
+
+
+@pytest.mark.parametrize(
+    "when", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"]
+)
+@pytest.mark.parametrize("field", ["created_after", "created_before"])
+def test_a_time_with_no_utc_form_is_a_400_naming_it(
+    api: httpx.Client, field: str, when: str
+) -> None:
+    response = api.get("/api/v1/report", params={field: when})
+
+    assert response.status_code == 400, response.text
+    assert field in response.text

@@ -12,7 +12,9 @@ from kallisti.domain.secrets import (
     SecretRedactor,
     is_secret_key,
     mask_secret_fields,
+    mask_url_secrets,
     secret_field_values,
+    url_secrets,
 )
 
 
@@ -159,3 +161,68 @@ def test_a_flag_under_a_secret_key_is_kept_and_not_hunted_in_text() -> None:
         "token_ttl": MASK,
     }
     assert secret_field_values(where) == ["3600"]
+
+
+def test_values_inside_an_object_under_a_secret_key_are_masked_at_any_depth() -> None:
+    where = {
+        "password": {"value": "pw-in-object"},
+        "secrets": {"db": "db-secret-1", "nested": {"deep": ["x-secret-2"]}},
+        "authentication": {"client": {"id": "visible-client"}},
+    }
+
+    masked = mask_secret_fields(where)
+
+    assert masked == {
+        "password": {"value": MASK},
+        "secrets": {"db": MASK, "nested": {"deep": [MASK]}},
+        "authentication": {"client": {"id": "visible-client"}},
+    }
+    assert set(secret_field_values(where)) == {
+        "pw-in-object",
+        "db-secret-1",
+        "x-secret-2",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("http://admin:pa55-word@example.test/x", "pa55-word"),
+        ("see https://bob:hunter22@h.test:8443/?a=1 now", "hunter22"),
+        ("http://h.test/p?token=tk-998877&page=2", "tk-998877"),
+        ("GET http://h.test/p?x=1&api_key=ak-554433 HTTP/1.1", "ak-554433"),
+    ],
+)
+def test_url_userinfo_and_secret_query_values_are_masked_in_any_text(
+    text: str, secret: str
+) -> None:
+    assert secret in url_secrets(text)
+    assert secret not in mask_url_secrets(text)
+    assert MASK in mask_url_secrets(text)
+    assert secret not in SecretRedactor().redact_text(text)
+    assert secret not in json.dumps(mask_secret_fields({"url": text}))
+
+
+def test_plain_query_values_and_urls_without_userinfo_stay_readable() -> None:
+    text = "http://h.test/p?page=2&author=ann"
+    assert mask_url_secrets(text) == text
+
+
+def test_the_redactor_masks_thousands_of_secrets_in_one_pass() -> None:
+    # 16,000 secret-named strings in a 190 KB body: masking must be linear
+    # (a quadratic pass froze the service for half a minute).
+    secrets = [f"k{index:07d}-s" for index in range(16_000)]
+    redactor = SecretRedactor()
+    redactor.add(*secret_field_values({"api_keys": secrets}))
+    body = json.dumps({"api_keys": secrets, "note": "tail k0000001-s tail"})
+
+    masked = redactor.redact_text(body)
+
+    assert not any(secret in masked for secret in secrets)
+    assert masked.count(MASK) == 16_001
+    assert masked.endswith(f'"tail {MASK} tail"}}')
+
+
+def test_the_longest_secret_wins_where_two_overlap() -> None:
+    redactor = SecretRedactor(["abcd", "abcdefgh"])
+    assert redactor.redact_text("xabcdefghy abcdz") == f"x{MASK}y {MASK}z"

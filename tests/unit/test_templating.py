@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from jinja2 import UndefinedError
 from pydantic import ValidationError
 
 from kallisti.domain.models import ExperimentCreate, Step
@@ -251,3 +252,18 @@ def test_a_template_nested_too_deeply_is_a_validation_error_not_a_crash(
         ValidationError, match=r"where\.a: template is nested too deeply"
     ):
         Step(do="cm.wait", where={"a": template})
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{{ x.format }}", "a {{ x.upper }}", "{{ d.keys }}", "{{ x['format'] }}"],
+)
+def test_attributes_and_methods_of_values_are_refused_at_render(template: str) -> None:
+    templates = Templates({"x": "text", "d": {"k": "v"}})
+    with pytest.raises(UndefinedError):
+        templates.render({"v": template})
+
+
+def test_keys_of_dicts_and_items_of_lists_still_render() -> None:
+    templates = Templates({"d": {"k": "v", "items": "i"}, "l": ["a", "b"]})
+    assert templates.render("{{ d.k }}-{{ d['items'] }}-{{ l[1] }}") == "v-i-b"

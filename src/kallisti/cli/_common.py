@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from kallisti.log_safety import install_safe_logging
 from kallisti.settings import Settings
 
 __all__ = ["configure_logging", "console", "load_settings", "logger"]
@@ -24,6 +25,7 @@ def configure_logging(level: str = "INFO") -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install_safe_logging()
 
 
 def load_settings(**overrides: Any) -> Settings:

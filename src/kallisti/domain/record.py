@@ -16,6 +16,7 @@ from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from kallisti.domain.limits import capped, capped_values
 from kallisti.domain.secrets import SecretRedactor
 
 __all__ = ["SECTIONS", "Clock", "Section", "StepLog", "TrialRecord", "utc_now"]
@@ -87,7 +88,7 @@ class TrialRecord:
         """Add a step entry to `section` and return its log."""
         entry = {
             "step_name": self.redactor.redact_text(name),
-            "step_parameters": self.redactor.redact(dict(parameters)),
+            "step_parameters": capped_values(self.redactor.redact(dict(parameters))),
             "logs": [],
         }
         self._sections[section].append(entry)
@@ -95,7 +96,9 @@ class TrialRecord:
         return StepLog(entry, self)
 
     def append_line(self, lines: list[str], level: str, message: str) -> None:
-        lines.append(_line(self._clock, level, self.redactor.redact_text(message)))
+        # Masked before it is cut: a secret cut in half would escape the mask.
+        message = capped(self.redactor.redact_text(message))
+        lines.append(_line(self._clock, level, message))
         self._on_change()
 
     def result(self, message: str, level: str = "INFO") -> None:

@@ -64,12 +64,35 @@ def _walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _walk_strings(item, f"{path}.{index}")
 
 
+class _DataOnlyEnvironment(ImmutableSandboxedEnvironment):
+    """`a.b` and `a['b']` read the keys of dict parameters and the items of
+    lists, nothing else: no method of a value (`{{ x.format }}`), no attribute.
+    A lookup that is not a key or an item is undefined, and so an error."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return self.undefined(obj=obj, name=attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Mapping) and argument in obj:
+            return obj[argument]
+        if (
+            isinstance(obj, list | tuple | str)
+            and isinstance(argument, int)
+            and not isinstance(argument, bool)
+            and -len(obj) <= argument < len(obj)
+        ):
+            return obj[argument]
+        return self.undefined(obj=obj, name=argument)
+
+
 class Templates:
     """Parses and renders step templates with one set of parameters."""
 
     def __init__(self, parameters: Mapping[str, Any] | None = None) -> None:
         self._parameters = dict(parameters or {})
-        self._env = ImmutableSandboxedEnvironment(
+        self._env = _DataOnlyEnvironment(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
 

@@ -32,6 +32,7 @@ from kallisti.domain.errors import (
     StepTimedOut,
 )
 from kallisti.domain.expectations import check_all, parse_expectations
+from kallisti.domain.limits import capped
 from kallisti.domain.models import Step, TrialStatus
 from kallisti.domain.record import Clock, Section, StepLog, TrialRecord, utc_now
 from kallisti.domain.secrets import (
@@ -51,8 +52,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_STEP_TIMEOUT_SECONDS = 600.0
 # How long an interrupted async action may take to clean up after itself.
 _WIND_DOWN_SECONDS = 10.0
-# A result is logged whole up to this many characters (an HTTP body can be huge).
-_RESULT_LOG_LIMIT = 16_384
 
 
 def step_name(do: str) -> str:
@@ -271,7 +270,7 @@ class TrialEngine:
                 return None
             result = await self._call(action, arguments, step, stop)
             if result is not None:
-                log.info(f"Result: {_bounded(str(result))}.")
+                log.info(f"Result: {capped(str(result))}.")
             expectations = parse_expectations(step.expect)
             if expectations:
                 check_all(expectations, result)
@@ -391,12 +390,6 @@ def _driver_failure(err: Exception) -> StepFailed:
     return failure
 
 
-def _bounded(text: str) -> str:
-    if len(text) <= _RESULT_LOG_LIMIT:
-        return text
-    return f"{text[:_RESULT_LOG_LIMIT]}… ({len(text)} characters, truncated)"
-
-
 def _log_failure(
     log: StepLog, error: KallistiError, plan: TrialPlan, redactor: SecretRedactor
 ) -> None:
@@ -405,6 +398,6 @@ def _log_failure(
     # masks here but a formatted traceback would print in full.
     logger.warning(
         "step failed: %s",
-        redactor.redact_text(str(error)),
+        capped(redactor.redact_text(str(error))),
         extra={"trial_id": str(plan.trial_id), "action": "step_failed"},
     )

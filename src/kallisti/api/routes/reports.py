@@ -7,9 +7,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from kallisti.api.deps import CurrentUser, State
+from kallisti.api.times import UtcTime
 from kallisti.domain.models import TrialStatus
 from kallisti.reports import ReportFilter, ReportFormat, build_report, render_report
 
@@ -48,10 +48,10 @@ def read_report(
         Query(alias="status", description="Only trials in this status."),
     ] = None,
     created_after: Annotated[
-        AwareDatetime | None, Query(description="Only trials created at or after.")
+        UtcTime | None, Query(description="Only trials created at or after.")
     ] = None,
     created_before: Annotated[
-        AwareDatetime | None, Query(description="Only trials created before.")
+        UtcTime | None, Query(description="Only trials created before.")
     ] = None,
 ) -> Response:
     """Every live experiment with its trials, oldest first (or what the filters

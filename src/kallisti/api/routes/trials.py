@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import AfterValidator, AwareDatetime, TypeAdapter
+from pydantic import TypeAdapter
 
 from kallisti.api.deps import CurrentUser, PageQuery, State
 from kallisti.api.masking import masked_trial
 from kallisti.api.pagination import list_response
+from kallisti.api.times import UtcTime
 from kallisti.domain.models import TrialCreate, TrialPublic, TrialStatus
 from kallisti.store import TrialFilter
 
 router = APIRouter(prefix="/trial", tags=["trial"])
 
 _LIST = TypeAdapter(list[TrialPublic])
-
-
-def _utc(value: datetime) -> datetime:
-    # 0001-01-01T00:00+14:00 parses, but has no UTC form: the database driver
-    # would raise OverflowError (a 500) while converting it.
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("is out of range once converted to UTC") from None
-
-
-UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 @router.get("", response_model=list[TrialPublic])
