@@ -226,3 +226,30 @@ def test_worker_sigterm_stops_its_trials_and_runs_their_post_steps(
     assert finished.status == "Stopped"
     assert [r["path"] for r in probe_target.requests] == ["/undo"]
     assert "shutting down" in " ".join(finished.trial_record["result"])
+
+
+def test_modules_lists_the_catalogue_and_refuses_an_unknown_namespace(
+    tmp_path: Path,
+) -> None:
+    listed = subprocess.run(
+        [*KALLISTI, "modules", "cm", "--json"],
+        env=_env(tmp_path),
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    (cm,) = json.loads(listed.stdout)
+    assert cm["name"] == "cm"
+    assert [a["name"] for a in cm["actions"]] == ["http_probe", "http_request", "wait"]
+
+    table = subprocess.run(
+        [*KALLISTI, "modules"], env=_env(tmp_path), capture_output=True, timeout=60
+    )
+    assert table.returncode == 0
+    assert b"terminate_pods" in table.stdout and b"url*" in table.stdout
+
+    unknown = subprocess.run(
+        [*KALLISTI, "modules", "nope"], env=_env(tmp_path), capture_output=True
+    )
+    assert unknown.returncode == 1
+    assert b"Unknown module name 'nope'" in unknown.stderr

@@ -26,6 +26,7 @@ from trial_harness import make_engine, make_plan, run_trial
 from kallisti.domain.errors import CouldNotFindFunction
 from kallisti.domain.models import TrialStatus
 from kallisti.modules import ModuleRegistry
+from kallisti.modules.catalogue import build_catalogue
 from kallisti.service import build_engine
 from kallisti.settings import Settings
 
@@ -196,3 +197,34 @@ async def test_the_settings_module_map_points_a_namespace_at_another_module(
     assert recorder.messages("post_steps")[-1].startswith(
         "Step failed. Type: CouldNotFindFunction."
     ), "the built-in cm is no longer behind the namespace"
+
+
+def test_the_catalogue_describes_an_installed_module_from_its_signatures(
+    third_party: Installed,
+) -> None:
+    (info,) = [
+        n
+        for n in build_catalogue(ModuleRegistry.discover())
+        if n.name == third_party.namespace
+    ]
+
+    assert info.module == third_party.module
+    assert [a.to_json() for a in info.actions] == [
+        {
+            "name": "add",
+            "doc": "",
+            "probe": False,
+            "arguments": [
+                {"name": "a", "type": "int", "default": None, "required": True},
+                {"name": "b", "type": "int", "default": 1, "required": False},
+            ],
+        },
+        {
+            "name": "shout",
+            "doc": "",
+            "probe": False,
+            "arguments": [
+                {"name": "text", "type": "str", "default": None, "required": True}
+            ],
+        },
+    ]

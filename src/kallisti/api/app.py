@@ -15,6 +15,7 @@ from kallisti.api.middleware import BodyLimitMiddleware, TrailingSlashMiddleware
 from kallisti.api.routes import (
     experiments,
     metrics,
+    modules,
     notifications,
     reports,
     schedules,
@@ -60,7 +61,15 @@ def create_app(
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (experiments, schedules, trials, reports, notifications, service):
+    for module in (
+        experiments,
+        schedules,
+        trials,
+        reports,
+        notifications,
+        modules,
+        service,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(metrics.router)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from kallisti import __version__
+from kallisti.cli.modules import modules
 from kallisti.cli.report import report
 from kallisti.cli.run import run
 from kallisti.cli.serve import migrate, run_worker, serve
@@ -22,6 +23,7 @@ app.command("worker")(run_worker)
 app.command()(migrate)
 app.command()(run)
 app.command()(report)
+app.command()(modules)
 
 
 @app.command()

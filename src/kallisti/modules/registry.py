@@ -8,7 +8,10 @@ import path. An action is a public callable the module lists in ``__all__``
 
 A module may also define ``default_credentials(where) -> dict | None``: the
 credential spec to use when a step gives none and its action takes
-``credentials`` (``k8s`` uses the in-cluster service-account token this way).
+``credentials`` (``k8s`` uses the in-cluster service-account token this way),
+and ``__find_action__(function_path) -> callable | None``: a second chance for
+a path its listed names do not reach (``aws`` finds ``aws.stop_instance`` by
+its last part, as Kallisti does). `actions` lists what the listed names reach.
 """
 
 from __future__ import annotations
@@ -94,6 +97,20 @@ class ModuleRegistry:
         self._actions[do] = action
         return action
 
+    def actions(self, namespace: str) -> list[Action]:
+        """Every action of `namespace`, by function path: the callables its
+        ``__all__`` lists, through listed submodules, then those of its
+        ``__actions_modules__`` (the first holder of a name wins, as in `resolve`).
+
+        Raises `UnknownModuleName`.
+        """
+        module = self._module(namespace)
+        paths: dict[str, None] = {}
+        for holder in [module, *_action_modules(module)]:
+            for path in _listed_paths(holder):
+                paths.setdefault(path)
+        return [self.resolve(f"{namespace}.{path}") for path in paths]
+
     def _module(self, namespace: str) -> ModuleType:
         if namespace in self._loaded:
             return self._loaded[namespace]
@@ -148,9 +165,28 @@ def _find_action(module: ModuleType, function_path: str) -> Callable[..., Any] |
                 found = None
                 break
             found = getattr(found, part, None)
-        if callable(found) and not isinstance(found, ModuleType | type):
+        if _is_action(found):
             return found  # type: ignore[no-any-return]
-    return None
+    fallback = getattr(module, "__find_action__", None)
+    return fallback(function_path) if callable(fallback) else None
+
+
+def _is_action(value: Any) -> bool:
+    return callable(value) and not isinstance(value, ModuleType | type)
+
+
+def _listed_paths(holder: ModuleType, prefix: str = "") -> list[str]:
+    paths = []
+    for name in _public_names(holder):
+        if name.startswith("_"):
+            continue
+        value = getattr(holder, name, None)
+        if isinstance(value, ModuleType):
+            if value.__name__.startswith(holder.__name__ + "."):
+                paths.extend(_listed_paths(value, f"{prefix}{name}."))
+        elif _is_action(value):
+            paths.append(prefix + name)
+    return paths
 
 
 def _action_modules(module: ModuleType) -> list[ModuleType]:
