@@ -44,6 +44,15 @@ def _free_port() -> int:
 @contextmanager
 def served(**env: str) -> Iterator[tuple[str, Path]]:
     """`kallisti serve` on a fresh SQLite database; yields (base URL, db path)."""
+    with served_process(**env) as (url, database, _):
+        yield url, database
+
+
+@contextmanager
+def served_process(
+    **env: str,
+) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """`served`, also yielding the `kallisti serve` process."""
     with tempfile.TemporaryDirectory(prefix="kallisti-bench-") as directory:
         database = Path(directory) / "kallisti.db"
         port = _free_port()
@@ -64,7 +73,7 @@ def served(**env: str) -> Iterator[tuple[str, Path]]:
                     if time.monotonic() > deadline or process.poll() is not None:
                         raise RuntimeError("kallisti serve did not start") from None
                     time.sleep(0.05)
-            yield url, database
+            yield url, database, process
         finally:
             process.terminate()
             process.wait(timeout=60)
