@@ -59,7 +59,7 @@ def modules(
             )
             row = [action.name, "yes" if action.probe else "", arguments]
             if namespace is not None:
-                row.append(action.doc.split("\n\n", 1)[0])
+                row.append(" ".join(action.doc.split("\n\n", 1)[0].split()))
             table.add_row(*row)
         if info.error is not None:
             table.caption = f"cannot be imported: {info.error}"

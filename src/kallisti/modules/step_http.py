@@ -1,0 +1,118 @@
+"""The `requests` calls of a chaostoolkit driver, made through the step's own session.
+
+Drivers written on `requests` (chaostoolkit-prometheus, -cloud-foundry) call
+``requests.get`` / ``requests.request`` on the module, with no time-out and no
+way to hold back a change. `StepRequests` stands in for the `requests` name
+inside such a driver module: each call goes to the `StepSession` of the step
+running in the current context (a `ContextVar`, set in the step's own worker
+thread), which adds the step's time-out and, in a dry run, answers changing
+requests itself instead of sending them. Outside a step it refuses to send.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import ModuleType
+from typing import Any
+
+import requests
+
+__all__ = ["StepRequests", "StepSession", "install"]
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_install_lock = threading.Lock()
+
+
+class StepSession(requests.Session):
+    """One step's HTTP session: a time-out on every request; in a dry run,
+    changing requests are logged through `held_back` and answered 200 ``{}``."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        held_back: Callable[[str, str, Any], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.trust_env = True
+        self._timeout = timeout
+        self._held_back = held_back
+
+    def request(  # type: ignore[override]
+        self, method: str, url: str, **kwargs: Any
+    ) -> requests.Response:
+        if self._held_back is not None and method.upper() not in _READ_METHODS:
+            self._held_back(method.upper(), url, kwargs.get("json"))
+            return _empty_answer(url)
+        kwargs.setdefault("timeout", self._timeout)
+        if kwargs["timeout"] is None:
+            kwargs["timeout"] = self._timeout
+        return super().request(method, url, **kwargs)
+
+
+def _empty_answer(url: str) -> requests.Response:
+    answer = requests.Response()
+    answer.status_code = 200
+    answer.url = url
+    answer._content = json.dumps({}).encode()
+    answer.headers["Content-Type"] = "application/json"
+    return answer
+
+
+class StepRequests:
+    """Stands in for the `requests` module inside one driver module."""
+
+    def __init__(self, driver: str) -> None:
+        self._driver = driver
+        self._session: ContextVar[StepSession | None] = ContextVar(
+            f"kallisti_{driver}_step_session", default=None
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        # Exceptions, `Response` and the rest stay the real module's.
+        return getattr(requests, name)
+
+    def _current(self) -> StepSession:
+        session = self._session.get()
+        if session is None:
+            raise RuntimeError(
+                f"{self._driver} was called outside a Kallisti step; Kallisti sends "
+                "its requests only through a step's own session."
+            )
+        return session
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        return self._current().request(method, url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", url, **kwargs)
+
+    @contextmanager
+    def use(self, session: StepSession) -> Iterator[StepSession]:
+        """Send this context's driver requests through `session`, closed after."""
+        token = self._session.set(session)
+        try:
+            yield session
+        finally:
+            self._session.reset(token)
+            session.close()
+
+
+def install(module: ModuleType, stand_in: StepRequests) -> None:
+    """Replace `module`'s `requests` name by `stand_in` (idempotent)."""
+    with _install_lock:
+        if module.__dict__.get("requests") is not stand_in:
+            module.requests = stand_in  # type: ignore[attr-defined]
