@@ -18,6 +18,7 @@ from kallisti.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from identity_provider import AUDIENCE, ISSUER, IdentityProvider
 from support import (
     ProbeTarget,
     ServiceThread,
@@ -63,6 +64,39 @@ def service(
             service_settings(database_urls[backend])
         ).start()
     return _services[backend]
+
+
+@pytest.fixture(scope="session")
+def identity_provider() -> Iterator[IdentityProvider]:
+    """A JWKS endpoint on loopback whose keys sign the tests' tokens."""
+    provider = IdentityProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def secured_service(
+    backend: str,
+    database_urls: dict[str, str],
+    identity_provider: IdentityProvider,
+    _services: dict[str, ServiceThread],
+) -> ServiceThread:
+    """The API with access control on (JWTs from `identity_provider`, roles in
+    the `roles` claim), on the backend under test; its trials are run by the
+    open service's worker on the same database."""
+    name = f"secured-{backend}"
+    if name not in _services:
+        settings = service_settings(
+            database_urls[backend],
+            run_worker=False,
+            auth_jwt_token_url="http://127.0.0.1:9/token",
+            auth_jwks_url=identity_provider.jwks_url,
+            auth_jwt_audience=AUDIENCE,
+            auth_jwt_issuer=ISSUER,
+            auth_roles_claim="roles",
+        )
+        _services[name] = ServiceThread(settings).start()
+    return _services[name]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -109,3 +109,70 @@ class Settings(BaseSettings):
         description='JSON list of "module:attribute" callables run on each trial '
         "request before it is recorded (Kallisti's TRIAL_TASK_CREATION_HOOKS).",
     )
+
+    # --- Access control, machine tokens, audit and limits (see kallisti.auth) ---
+    # Kallisti's own names, unchanged: the token URL is its switch.
+    auth_jwt_token_url: str = Field(
+        default="",
+        description="OAuth2 token endpoint; set, every API call needs a bearer token.",
+    )
+    auth_jwks_url: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "KALLISTI_AUTH_JWKS_URL", "KALLISTI_AUTH_JWKS_URI", "auth_jwks_url"
+        ),
+        description="JWKS endpoint the tokens' keys come from (also read as "
+        "KALLISTI_AUTH_JWKS_URI, the upstream wrapper's spelling).",
+    )
+    auth_jwt_audience: str = ""
+    auth_jwt_issuer: str = Field(default="", description="Required `iss`, if set.")
+    auth_jwt_leeway_seconds: float = Field(default=30.0, ge=0, le=600)
+    auth_jwks_refresh_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long fetched keys are trusted before the next fetch.",
+    )
+    claim_user_id_key: str = "sub"
+    auth_type: str = "oauth2"
+    auth_flow: str = "password"
+    auth_url: str = ""
+    auth_token_name: str = ""
+    auth_client_id: str = ""
+    auth_client_secret: SecretStr = SecretStr("")
+    auth_client_app_name: str = "Kallisti"
+    api_auth_class: str = Field(
+        default="",
+        description='"module:attribute" of a custom authentication class.',
+    )
+    api_permission_class: str = Field(
+        default="",
+        description='"module:attribute" of a custom permission class.',
+    )
+    auth_enabled: bool = Field(
+        default=False,
+        description="Require a bearer token even without a JWT issuer "
+        "(machine tokens only).",
+    )
+    auth_roles_claim: str = Field(
+        default="",
+        description="Claim holding the caller's role names; unset, every valid "
+        "token has every right (as in Kallisti).",
+    )
+    auth_scope_label: str = Field(
+        default="",
+        description="Experiment metadata label (and claim) that scopes callers.",
+    )
+    rate_limit_trials: str = Field(
+        default="",
+        description='Trials one caller may start, e.g. "30/minute"; unset = no limit.',
+    )
+
+    @property
+    def access_control(self) -> bool:
+        """Whether callers must prove who they are (off: everyone is anonymous)."""
+        return bool(
+            self.auth_jwt_token_url
+            or self.auth_jwks_url
+            or self.api_auth_class
+            or self.auth_enabled
+        )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from kallisti import __version__
-from kallisti.api.deps import Authenticator, NoAuthentication, ServiceState
+from kallisti.api.deps import Anyone, ServiceState
 from kallisti.api.docs import install_docs
 from kallisti.api.errors import install_error_handlers
 from kallisti.api.middleware import BodyLimitMiddleware, TrailingSlashMiddleware
@@ -22,6 +22,7 @@ from kallisti.api.routes import (
     service,
     trials,
 )
+from kallisti.auth import AccessControl, undeclared_route_guard
 from kallisti.settings import Settings
 from kallisti.store import Store
 
@@ -44,9 +45,12 @@ def create_app(
     settings: Settings,
     store: Store,
     *,
-    authenticator: Authenticator | None = None,
+    access: AccessControl | None = None,
 ) -> FastAPI:
-    """Build the API over `store`. Nothing runs until a server serves it."""
+    """Build the API over `store`. Nothing runs until a server serves it.
+
+    Raises `ValueError` when the access-control settings cannot work.
+    """
     app = FastAPI(
         title="Kallisti",
         version=__version__,
@@ -54,9 +58,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=OPENAPI_URL,
+        dependencies=[Depends(undeclared_route_guard)],
     )
     app.state.kallisti = ServiceState(
-        settings, store, authenticator or NoAuthentication()
+        settings, store, access or AccessControl(settings, tokens=None)
     )
     install_error_handlers(app)
 
@@ -73,18 +78,18 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(metrics.router)
-    install_docs(app, OPENAPI_URL)
+    install_docs(app, OPENAPI_URL, settings)
 
     @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
+    def root(_: Anyone) -> RedirectResponse:
         return RedirectResponse("/docs")
 
     @app.get("/swagger", include_in_schema=False)
-    def swagger() -> RedirectResponse:  # Kallisti's Swagger UI address
+    def swagger(_: Anyone) -> RedirectResponse:  # Kallisti's Swagger UI address
         return RedirectResponse("/docs")
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi_alias() -> RedirectResponse:
+    def openapi_alias(_: Anyone) -> RedirectResponse:
         return RedirectResponse(OPENAPI_URL)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,50 +1,46 @@
-"""Dependencies every route may ask for, named once as `Annotated` aliases."""
+"""Dependencies every route may ask for, named once as `Annotated` aliases.
+
+Every route declares the permission it needs with exactly one of `Anyone`,
+`Viewer`, `Operator`, `Editor` or `Admin` (each also gives the caller); a test
+walks the OpenAPI document with every role and fails for a route that declared
+none. Routes that forget are admin-only at run time (fail closed).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Protocol
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from kallisti.auth import AccessControl, Permission, Principal, requires
 from kallisti.notifications.plugins import TrialCreationHooks
 from kallisti.settings import Settings
 from kallisti.store import Page, Store
 
 __all__ = [
-    "Authenticator",
+    "Admin",
+    "Anyone",
     "CurrentUser",
-    "NoAuthentication",
+    "Editor",
+    "Operator",
     "PageQuery",
     "ServiceState",
     "State",
+    "Viewer",
 ]
 
 MAX_PAGE_SIZE = 1000
 
 
-class Authenticator(Protocol):
-    """Says who is calling; raises an HTTP 401/403 error when nobody valid is."""
-
-    def __call__(self, request: Request) -> str: ...
-
-
-class NoAuthentication:
-    """Access control off: every caller is "unknown"."""
-
-    def __call__(self, request: Request) -> str:
-        return "unknown"
-
-
 class ServiceState:
-    """What the routes share: settings, store, and how to reach the worker."""
+    """What the routes share: settings, store, access control, and how to reach
+    the worker."""
 
-    def __init__(
-        self, settings: Settings, store: Store, authenticator: Authenticator
-    ) -> None:
+    def __init__(self, settings: Settings, store: Store, access: AccessControl) -> None:
         self.settings = settings
         self.store = store
-        self.authenticator = authenticator
+        self.access = access
         self.trial_creation_hooks = TrialCreationHooks(settings.trial_creation_hooks)
         # An in-process worker listens here so it need not wait for its next poll.
         self.trial_created_hooks: list[Callable[[], None]] = []
@@ -67,7 +63,7 @@ def _state(request: Request) -> ServiceState:
 def _current_user(
     request: Request, state: Annotated[ServiceState, Depends(_state)]
 ) -> str:
-    return state.authenticator(request)
+    return state.access.authenticate(request).user_id
 
 
 def _page(
@@ -83,5 +79,19 @@ def _page(
 
 
 State = Annotated[ServiceState, Depends(_state)]
-CurrentUser = Annotated[str, Depends(_current_user)]
 PageQuery = Annotated[Page, Depends(_page)]
+
+Anyone = Annotated[Principal, Depends(requires(Permission.PUBLIC))]
+"""No credential needed (health checks)."""
+Viewer = Annotated[Principal, Depends(requires(Permission.READ))]
+"""Read anything (roles viewer and up)."""
+Operator = Annotated[Principal, Depends(requires(Permission.OPERATE))]
+"""Start and stop trials (roles operator and up)."""
+Editor = Annotated[Principal, Depends(requires(Permission.EDIT))]
+"""Change experiments and schedules (roles editor and admin)."""
+Admin = Annotated[Principal, Depends(requires(Permission.ADMIN))]
+"""Notification settings, machine tokens, the audit trail, the halt switch."""
+
+CurrentUser = Annotated[str, Depends(_current_user)]
+"""The caller's id, WITHOUT declaring a permission: use one of the aliases
+above instead (a route declaring none is admin-only)."""

@@ -7,6 +7,8 @@
 - `InvalidInput` → 400 in the same shape
 - `NotFound` → 404 ``{"detail"}``
 - `Conflict` → 403 ``{"detail", "message"}`` (Kallisti clients read `message`)
+- `AccessRefused` → its own status (401, 403, 429, 503) ``{"detail"}`` with its
+  headers (`WWW-Authenticate`, `Retry-After`)
 - anything unexpected → 500 with no internals (and a log line); a test asserts
   no input reaches it.
 """
@@ -22,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kallisti.auth.errors import AccessRefused
 from kallisti.domain.errors import Conflict, InvalidInput, KallistiError, NotFound
 
 __all__ = ["install_error_handlers", "validation_response"]
@@ -96,6 +99,12 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_kallisti_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KallistiError)
+    if isinstance(exc, AccessRefused):
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"detail": exc.message},
+            headers=exc.headers,
+        )
     if isinstance(exc, InvalidInput):
         return validation_response([{"field": exc.field, "message": exc.reason}])
     if isinstance(exc, NotFound):

@@ -33,9 +33,14 @@ def serve(
 
     configure_logging()
     settings = load_settings(host=host, port=port, run_worker=worker)
-    service = build_service(settings)
+    try:
+        service = build_service(settings)
+    except ValueError as err:  # access-control settings that cannot work
+        console.print(f"[red]Invalid configuration:[/red] {err}")
+        raise typer.Exit(2) from None
     service.store.migrate()
-    _warn_open_access()
+    if not settings.access_control:
+        _warn_open_access()
 
     async def run() -> None:
         server = uvicorn.Server(

@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
 
-from kallisti.api.deps import CurrentUser, PageQuery, State
+from kallisti.api.deps import Editor, PageQuery, State, Viewer
 from kallisti.api.masking import masked_experiment
 from kallisti.api.pagination import list_response
 from kallisti.domain.models import ExperimentCreate, ExperimentPublic, ExperimentUpdate
@@ -18,7 +18,9 @@ _LIST = TypeAdapter(list[ExperimentPublic])
 
 
 @router.get("", response_model=list[ExperimentPublic])
-def list_experiments(request: Request, state: State, page: PageQuery) -> Response:
+def list_experiments(
+    request: Request, state: State, page: PageQuery, _: Viewer
+) -> Response:
     """Live experiments, oldest first (deleted ones are left out)."""
     items, total = state.store.experiments.list(page)
     return list_response(
@@ -28,22 +30,22 @@ def list_experiments(request: Request, state: State, page: PageQuery) -> Respons
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_experiment(
-    body: ExperimentCreate, state: State, user: CurrentUser
+    body: ExperimentCreate, state: State, caller: Editor
 ) -> ExperimentPublic:
     """Store an experiment. Creating one never touches any infrastructure."""
-    return masked_experiment(state.store.experiments.create(body, created_by=user))
+    return masked_experiment(
+        state.store.experiments.create(body, created_by=caller.user_id)
+    )
 
 
 @router.get("/{experiment_id}")
-def read_experiment(
-    experiment_id: UUID, state: State, _: CurrentUser
-) -> ExperimentPublic:
+def read_experiment(experiment_id: UUID, state: State, _: Viewer) -> ExperimentPublic:
     return masked_experiment(state.store.experiments.get(experiment_id))
 
 
 @router.put("/{experiment_id}")
 def replace_experiment(
-    experiment_id: UUID, body: ExperimentCreate, state: State, _: CurrentUser
+    experiment_id: UUID, body: ExperimentCreate, state: State, _: Editor
 ) -> ExperimentPublic:
     """Replace every field. Trials already created keep the version they ran.
     A masked secret (`*****`) sent back keeps the stored value."""
@@ -52,14 +54,14 @@ def replace_experiment(
 
 @router.patch("/{experiment_id}")
 def update_experiment(
-    experiment_id: UUID, body: ExperimentUpdate, state: State, _: CurrentUser
+    experiment_id: UUID, body: ExperimentUpdate, state: State, _: Editor
 ) -> ExperimentPublic:
     """Change the fields given."""
     return masked_experiment(state.store.experiments.update(experiment_id, body))
 
 
 @router.delete("/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_experiment(experiment_id: UUID, state: State, _: CurrentUser) -> Response:
+def delete_experiment(experiment_id: UUID, state: State, _: Editor) -> Response:
     """Soft delete: gone from lists and reads, its schedules deleted with it;
     its trials stay readable by id."""
     state.store.experiments.soft_delete(experiment_id)

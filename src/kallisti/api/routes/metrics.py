@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from kallisti import __version__
-from kallisti.api.deps import State
+from kallisti.api.deps import State, Viewer
 from kallisti.domain.models import TrialStatus
 from kallisti.store import Store
 from kallisti.store.tables import trials
@@ -45,7 +45,7 @@ class _TrialCollector(Collector):
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(state: State) -> Response:
+def metrics(state: State, _: Viewer) -> Response:
     """Trial counts by status, in Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_TrialCollector(state.store))

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from kallisti.api.deps import CurrentUser, State
+from kallisti.api.deps import State, Viewer
 from kallisti.domain.errors import NotFound
 from kallisti.modules import ModuleRegistry
 from kallisti.modules.catalogue import NamespaceInfo, build_catalogue
@@ -62,7 +62,7 @@ Catalogue = Annotated[list[NamespaceInfo], Depends(_catalogue)]
 
 
 @router.get("", response_model=list[NamespacePublic])
-def list_modules(catalogue: Catalogue, _: CurrentUser) -> list[dict[str, Any]]:
+def list_modules(catalogue: Catalogue, _: Viewer) -> list[dict[str, Any]]:
     """Every installed namespace with its actions: for each action its `doc`,
     whether it is a `probe` (read-only; a dry run runs it) and its `arguments`
     (`name`, `type`, `default`, `required`), read from the functions themselves.
@@ -71,7 +71,7 @@ def list_modules(catalogue: Catalogue, _: CurrentUser) -> list[dict[str, Any]]:
 
 
 @router.get("/{namespace}", response_model=NamespacePublic)
-def read_module(namespace: str, catalogue: Catalogue, _: CurrentUser) -> dict[str, Any]:
+def read_module(namespace: str, catalogue: Catalogue, _: Viewer) -> dict[str, Any]:
     """One namespace and its actions; 404 when no module serves it."""
     for info in catalogue:
         if info.name == namespace:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from kallisti.api.deps import CurrentUser, State
+from kallisti.api.deps import State, Viewer
 from kallisti.api.times import UtcTime
 from kallisti.domain.models import TrialStatus
 from kallisti.reports import ReportFilter, ReportFormat, build_report, render_report
@@ -28,7 +28,7 @@ _CONTENT = {
 )
 def read_report(
     state: State,
-    _: CurrentUser,
+    _: Viewer,
     trial_id: Annotated[
         UUID | None,
         Query(alias="trial-id", description="Only this trial and its experiment."),

@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
 
-from kallisti.api.deps import CurrentUser, PageQuery, State
+from kallisti.api.deps import Editor, PageQuery, State, Viewer
 from kallisti.api.pagination import list_response
 from kallisti.domain.schedules import ScheduleCreate, SchedulePublic, ScheduleUpdate
 
@@ -22,7 +22,7 @@ _LIST = TypeAdapter(list[SchedulePublic])
 
 @router.get("", response_model=list[SchedulePublic])
 def list_schedules(
-    experiment_id: UUID, request: Request, state: State, page: PageQuery, _: CurrentUser
+    experiment_id: UUID, request: Request, state: State, page: PageQuery, _: Viewer
 ) -> Response:
     """The experiment's schedules, oldest first, each with the trials it started.
     404 when the experiment is unknown or deleted."""
@@ -32,17 +32,17 @@ def list_schedules(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_schedule(
-    experiment_id: UUID, body: ScheduleCreate, state: State, user: CurrentUser
+    experiment_id: UUID, body: ScheduleCreate, state: State, caller: Editor
 ) -> SchedulePublic:
     """Schedule trials of the experiment by `recurrence_pattern` (cron, read in
     `timezone`), `recurrence_count` times or forever. 404 when the experiment is
     unknown or deleted."""
-    return state.store.schedules.create(experiment_id, body, created_by=user)
+    return state.store.schedules.create(experiment_id, body, created_by=caller.user_id)
 
 
 @router.get("/{schedule_id}")
 def read_schedule(
-    experiment_id: UUID, schedule_id: UUID, state: State, _: CurrentUser
+    experiment_id: UUID, schedule_id: UUID, state: State, _: Viewer
 ) -> SchedulePublic:
     return state.store.schedules.get(experiment_id, schedule_id)
 
@@ -53,7 +53,7 @@ def replace_schedule(
     schedule_id: UUID,
     body: ScheduleCreate,
     state: State,
-    _: CurrentUser,
+    _: Editor,
 ) -> SchedulePublic:
     """Replace every field. A changed `recurrence_count` restarts
     `recurrence_left`; a changed pattern or time zone moves the next tick."""
@@ -66,7 +66,7 @@ def update_schedule(
     schedule_id: UUID,
     body: ScheduleUpdate,
     state: State,
-    _: CurrentUser,
+    _: Editor,
 ) -> SchedulePublic:
     """Change the fields given (same rules as PUT)."""
     return state.store.schedules.update(experiment_id, schedule_id, body)
@@ -74,7 +74,7 @@ def update_schedule(
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_schedule(
-    experiment_id: UUID, schedule_id: UUID, state: State, _: CurrentUser
+    experiment_id: UUID, schedule_id: UUID, state: State, _: Editor
 ) -> Response:
     """Soft delete: the schedule never fires again; its trials stay readable."""
     state.store.schedules.delete(experiment_id, schedule_id)

@@ -9,13 +9,13 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from kallisti import __version__
-from kallisti.api.deps import State
+from kallisti.api.deps import Anyone, State, Viewer
 
 router = APIRouter(tags=["service"])
 
 
 @router.get("/health")
-def health(state: State) -> JSONResponse:
+def health(state: State, _: Anyone) -> JSONResponse:
     """`{"status": "up"}` while the database answers; 503 otherwise."""
     try:
         with state.store.read() as conn:
@@ -26,5 +26,5 @@ def health(state: State) -> JSONResponse:
 
 
 @router.get("/info")
-def info(state: State) -> dict[str, Any]:
+def info(state: State, _: Viewer) -> dict[str, Any]:
     return {"version": __version__, "platform": state.settings.info_platform}

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
 
-from kallisti.api.deps import CurrentUser, PageQuery, State
+from kallisti.api.deps import Operator, PageQuery, State, Viewer
 from kallisti.api.masking import masked_trial
 from kallisti.api.pagination import list_response
 from kallisti.api.times import UtcTime
@@ -25,7 +25,7 @@ def list_trials(
     request: Request,
     state: State,
     page: PageQuery,
-    _: CurrentUser,
+    _: Viewer,
     experiment: Annotated[
         UUID | None, Query(description="Only this experiment's.")
     ] = None,
@@ -54,24 +54,26 @@ def list_trials(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_trial(body: TrialCreate, state: State, user: CurrentUser) -> TrialPublic:
+def create_trial(body: TrialCreate, state: State, caller: Operator) -> TrialPublic:
     """Start a trial: it is recorded `Scheduled` and a worker picks it up."""
     request = state.trial_creation_hooks.apply(body)
-    trial = state.store.trials.create(request, initiated_by=user, initiated_from="api")
+    trial = state.store.trials.create(
+        request, initiated_by=caller.user_id, initiated_from="api"
+    )
     state.notify_trial_created()
     return masked_trial(trial)
 
 
 @router.get("/{trial_id}")
-def read_trial(trial_id: UUID, state: State, _: CurrentUser) -> TrialPublic:
+def read_trial(trial_id: UUID, state: State, _: Viewer) -> TrialPublic:
     """A trial with its record so far; also a trial of a deleted experiment."""
     return masked_trial(state.store.trials.get(trial_id))
 
 
 @router.put("/{trial_id}/stop")
-def stop_trial(trial_id: UUID, state: State, user: CurrentUser) -> TrialPublic:
+def stop_trial(trial_id: UUID, state: State, caller: Operator) -> TrialPublic:
     """Ask a `Scheduled` or `In Progress` trial to stop: the running step is
     interrupted, post steps run, and it ends `Stopped`. 403 once it has ended."""
-    trial = state.store.trials.request_stop(trial_id, requested_by=user)
+    trial = state.store.trials.request_stop(trial_id, requested_by=caller.user_id)
     state.notify_stop_requested()
     return masked_trial(trial)

@@ -1,0 +1,38 @@
+"""Who is calling (JWT/JWKS, machine tokens, pluggable classes) and what they
+may do (roles, label scopes). The api depends on it through one `Annotated`
+alias per permission (`kallisti.api.deps`)."""
+
+from kallisti.auth.access import AccessControl
+from kallisti.auth.dependencies import (
+    CallContext,
+    current_call,
+    declared_permission,
+    requires,
+    undeclared_route_guard,
+)
+from kallisti.auth.errors import (
+    AccessRefused,
+    AuthUnavailable,
+    NotAuthenticated,
+    PermissionDenied,
+    RateLimited,
+)
+from kallisti.auth.principal import ANONYMOUS_USER, Permission, Principal, Role
+
+__all__ = [
+    "ANONYMOUS_USER",
+    "AccessControl",
+    "AccessRefused",
+    "AuthUnavailable",
+    "CallContext",
+    "NotAuthenticated",
+    "Permission",
+    "PermissionDenied",
+    "Principal",
+    "RateLimited",
+    "Role",
+    "current_call",
+    "declared_permission",
+    "requires",
+    "undeclared_route_guard",
+]

@@ -1,0 +1,118 @@
+"""The FastAPI dependencies a route declares its permission with.
+
+`requires(permission)` builds the dependency; `kallisti.api.deps` names one
+`Annotated` alias per permission. Each dependency carries the permission it
+checks, so the app (and a test) can tell which routes declared one; a route
+that declared none is treated as admin-only (see `undeclared_route_guard`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi.dependencies.models import Dependant
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from kallisti.auth.access import AccessControl
+from kallisti.auth.principal import ANONYMOUS_USER, Permission, Principal
+
+__all__ = [
+    "PERMISSION_ATTRIBUTE",
+    "CallContext",
+    "current_call",
+    "declared_permission",
+    "requires",
+    "undeclared_route_guard",
+]
+
+PERMISSION_ATTRIBUTE = "kallisti_permission"
+_REQUEST_ID_HEADER = "x-request-id"
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who made the API call being served, for the audit trail."""
+
+    principal: Principal
+    request_id: str
+
+
+current_call: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
+    "kallisti_current_call", default=None
+)
+"""Set by the permission dependency; read by the store when it writes audit
+entries (the route's thread runs in a copy of this context)."""
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get(_REQUEST_ID_HEADER, "")
+    if given and len(given) <= 128 and given.isprintable():
+        return given
+    return str(uuid.uuid4())
+
+
+def _access(request: Request) -> AccessControl:
+    access: AccessControl = request.app.state.kallisti.access
+    return access
+
+
+def requires(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that returns the caller once it may use `permission`."""
+
+    async def dependency(request: Request) -> Principal:
+        access = _access(request)
+        if not access.enabled:
+            principal = access.authenticate(request)  # the anonymous user, no I/O
+        elif permission is Permission.PUBLIC:
+            principal = Principal(ANONYMOUS_USER, roles=frozenset())
+        else:
+            # Token lookups and JWKS fetches block: keep them off the loop.
+            principal = await run_in_threadpool(access.authenticate, request)
+            access.authorize(request, principal, permission)
+        # Async on purpose: a context variable set here is seen by the route,
+        # which runs in a copy of this task's context.
+        current_call.set(CallContext(principal, _request_id(request)))
+        request.state.principal = principal
+        return principal
+
+    setattr(dependency, PERMISSION_ATTRIBUTE, permission)
+    dependency.__name__ = f"requires_{permission.value}"
+    return dependency
+
+
+def declared_permission(route: object) -> Permission | None:
+    """The permission a route (an `APIRoute`, or FastAPI's context of an included
+    one) declared through one of the aliases, if any (the strongest, when it
+    declared several)."""
+    found: list[Permission] = []
+    dependant = getattr(route, "dependant", None)
+    stack = list(dependant.dependencies) if isinstance(dependant, Dependant) else []
+    while stack:
+        dependant = stack.pop()
+        permission = getattr(dependant.call, PERMISSION_ATTRIBUTE, None)
+        if isinstance(permission, Permission):
+            found.append(permission)
+        stack.extend(dependant.dependencies)
+    if not found:
+        return None
+    order = list(Permission)
+    return max(found, key=order.index)
+
+
+async def undeclared_route_guard(request: Request) -> None:
+    """App-wide dependency: a route that declared no permission is admin-only.
+
+    Fails closed for routes added without an alias; the route-walk test fails
+    for them too, so they get fixed rather than relied on.
+    """
+    access = _access(request)
+    route = request.scope.get("route")
+    if not access.enabled or getattr(route, "dependant", None) is None:
+        return
+    if declared_permission(route) is None:
+        principal = await run_in_threadpool(access.authenticate, request)
+        access.authorize(request, principal, Permission.ADMIN)

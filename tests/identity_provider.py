@@ -1,0 +1,108 @@
+"""A real identity provider on loopback: a JWKS endpoint the test controls and
+the private keys to sign RS256 and ES256 tokens with."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+__all__ = ["AUDIENCE", "ISSUER", "IdentityProvider", "SigningKey"]
+
+AUDIENCE = "kallisti-api"
+ISSUER = "https://idp.example.test"
+
+
+class SigningKey:
+    """A private key with its key id and algorithm; its public half is a JWK."""
+
+    def __init__(self, algorithm: str, kid: str | None = None) -> None:
+        self.algorithm = algorithm
+        self.kid = kid or f"{algorithm.lower()}-{uuid.uuid4().hex[:8]}"
+        self.private: Any
+        if algorithm.startswith("RS"):
+            self.private = rsa.generate_private_key(
+                public_exponent=65537, key_size=2048
+            )
+            public = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
+        else:
+            self.private = ec.generate_private_key(ec.SECP256R1())
+            public = json.loads(ECAlgorithm.to_jwk(self.private.public_key()))
+        self.jwk: dict[str, Any] = {**public, "kid": self.kid, "use": "sig"}
+
+
+class IdentityProvider:
+    """Serves `/jwks` on 127.0.0.1 and signs tokens with its keys."""
+
+    def __init__(self) -> None:
+        self.keys = [SigningKey("RS256"), SigningKey("ES256")]
+        self.available = True
+        self.fetches = 0
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                provider.fetches += 1
+                if not provider.available:
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = json.dumps({"keys": [k.jwk for k in provider.keys]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def jwks_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/jwks"
+
+    def start(self) -> IdentityProvider:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def token(
+        self,
+        subject: str = "alice",
+        *,
+        roles: list[str] | str | None = None,
+        key: SigningKey | None = None,
+        lifetime_seconds: float = 300,
+        **claims: Any,
+    ) -> str:
+        """A token signed by one of this provider's keys (RS256 by default)."""
+        key = key or self.keys[0]
+        now = time.time()
+        payload: dict[str, Any] = {
+            "sub": subject,
+            "aud": AUDIENCE,
+            "iss": ISSUER,
+            "iat": int(now),
+            "exp": int(now + lifetime_seconds),
+        }
+        if roles is not None:
+            payload["roles"] = roles
+        payload.update(claims)
+        return jwt.encode(
+            payload, key.private, algorithm=key.algorithm, headers={"kid": key.kid}
+        )
