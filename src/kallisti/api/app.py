@@ -20,9 +20,11 @@ from kallisti.api.routes import (
     reports,
     schedules,
     service,
+    tokens,
     trials,
 )
 from kallisti.auth import AccessControl, undeclared_route_guard
+from kallisti.auth.tokens import MachineTokens
 from kallisti.settings import Settings
 from kallisti.store import Store
 
@@ -61,7 +63,9 @@ def create_app(
         dependencies=[Depends(undeclared_route_guard)],
     )
     app.state.kallisti = ServiceState(
-        settings, store, access or AccessControl(settings, tokens=None)
+        settings,
+        store,
+        access or AccessControl(settings, tokens=MachineTokens(store.tokens)),
     )
     install_error_handlers(app)
 
@@ -74,6 +78,7 @@ def create_app(
         notifications,
         modules,
         service,
+        tokens,
     ):
         api.include_router(module.router)
     app.include_router(api)

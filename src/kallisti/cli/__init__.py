@@ -10,6 +10,7 @@ from kallisti.cli.modules import modules
 from kallisti.cli.report import report
 from kallisti.cli.run import run
 from kallisti.cli.serve import migrate, run_worker, serve
+from kallisti.cli.token import token
 
 __all__ = ["app", "main"]
 
@@ -24,6 +25,7 @@ app.command()(migrate)
 app.command()(run)
 app.command()(report)
 app.command()(modules)
+app.add_typer(token, name="token")
 
 
 @app.command()

@@ -13,6 +13,7 @@ from kallisti.store.migrate import upgrade_to_head
 from kallisti.store.notifications import NotificationRepository
 from kallisti.store.repositories import ExperimentRepository, TrialRepository
 from kallisti.store.schedules import ScheduleRepository
+from kallisti.store.tokens import TokenRepository
 
 __all__ = ["Store"]
 
@@ -28,6 +29,7 @@ class Store:
         self.trials = TrialRepository(self.engine, clock)
         self.schedules = ScheduleRepository(self.engine, clock)
         self.notifications = NotificationRepository(self.engine, clock)
+        self.tokens = TokenRepository(self.engine, clock)
         self.experiments.on_soft_delete.append(self.schedules.delete_for_experiment)
 
     @property

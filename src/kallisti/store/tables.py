@@ -10,7 +10,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 __all__ = [
+    "audit_head",
+    "audit_log",
     "experiments",
+    "machine_tokens",
     "metadata",
     "notification_settings",
     "schedules",
@@ -136,3 +139,62 @@ notification_settings = sa.Table(
 )
 
 sa.Index("ix_trials_schedule_id_created_at", trials.c.schedule_id, trials.c.created_at)
+
+# --- Machine tokens and the audit trail (see kallisti.auth, store/audit.py) ---
+
+# Only a hash of each token is kept; a name is unique among live tokens.
+machine_tokens = sa.Table(
+    "machine_tokens",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Index(
+        "ux_machine_tokens_live_name",
+        "name",
+        unique=True,
+        sqlite_where=sa.text("revoked_at IS NULL"),
+        postgresql_where=sa.text("revoked_at IS NULL"),
+    ),
+)
+
+_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Append-only and hash-chained: each entry's hash covers its fields and the
+# previous entry's hash, and `seq` has no gaps, so an edited, reordered or
+# deleted row breaks the chain.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", _SEQ, primary_key=True, autoincrement=False),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target_type", sa.String(32), nullable=False),
+    sa.Column("target_id", sa.String(64), nullable=True),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("before_digest", sa.String(64), nullable=True),
+    sa.Column("after_digest", sa.String(64), nullable=True),
+    sa.Column("detail", JSON, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_at", "at"),
+    sa.Index("ix_audit_log_target", "target_type", "target_id"),
+    sa.Index("ix_audit_log_actor", "actor"),
+)
+
+# A single row (id 1): the chain's newest seq and hash. Appenders lock it, so
+# concurrent appends queue here; a truncated tail no longer matches it.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", _SEQ, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
