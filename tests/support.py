@@ -126,6 +126,7 @@ def service_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "poll_interval_seconds": 0.05,
         "stop_check_interval_seconds": 0.05,
+        "event_poll_seconds": 0.05,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

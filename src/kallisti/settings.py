@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         default=0.25, gt=0, description="How often a worker looks for stop requests."
     )
     step_timeout_seconds: float = Field(default=600.0, gt=0)
+    event_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often a live trial stream (/trial/{id}/events) looks "
+        "for changes in the database.",
+    )
 
     module_map: dict[str, str] = Field(
         default_factory=dict,

@@ -13,11 +13,13 @@ from kallisti.api.docs import install_docs
 from kallisti.api.errors import install_error_handlers
 from kallisti.api.middleware import BodyLimitMiddleware, TrailingSlashMiddleware
 from kallisti.api.routes import (
+    events,
     experiments,
     metrics,
     modules,
     notifications,
     reports,
+    schedule_preview,
     schedules,
     service,
     tokens,
@@ -27,6 +29,7 @@ from kallisti.auth import AccessControl, undeclared_route_guard
 from kallisti.auth.tokens import MachineTokens
 from kallisti.settings import Settings
 from kallisti.store import Store
+from kallisti.web import install_console
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -40,6 +43,8 @@ Kallisti runs chaos experiments as **trials** and keeps an immutable record of e
 1. `POST /api/v1/experiment` stores an experiment (a plan; nothing runs).
 2. `POST /api/v1/trial` with `{"experiment": "<id>"}` starts a trial.
 3. `GET /api/v1/trial/{id}` shows its status and each step's log as it runs.
+
+Operators: the [web console](/ui) does all of this in the browser.
 """
 
 
@@ -73,7 +78,9 @@ def create_app(
     for module in (
         experiments,
         schedules,
+        schedule_preview,
         trials,
+        events,
         reports,
         notifications,
         modules,
@@ -84,6 +91,7 @@ def create_app(
     app.include_router(api)
     app.include_router(metrics.router)
     install_docs(app, OPENAPI_URL, settings)
+    install_console(app)
 
     @app.get("/", include_in_schema=False)
     def root(_: Anyone) -> RedirectResponse:

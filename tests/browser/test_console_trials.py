@@ -1,0 +1,154 @@
+"""The walk-through in the console: create an experiment, run it, watch the
+trial live (pushed by the API, not polled), stop it, dry-run it."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import httpx
+import pytest
+from console_page import Console, ExperimentMaker, experiment_body
+from playwright.sync_api import expect
+
+from support import ProbeTarget, wait_for_trial
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+def _trial_id(console: Console) -> str:
+    match = re.search(r"#/trials/([0-9a-f-]{36})$", console.page.url)
+    assert match, console.page.url
+    return match.group(1)
+
+
+def test_newcomer_creates_an_experiment_runs_it_and_reads_the_record(
+    console: Console, probe_target: ProbeTarget, api: httpx.Client
+) -> None:
+    page = console.open()
+    page.get_by_role("link", name="Experiments", exact=True).click()
+    page.get_by_role("link", name="New experiment").click()
+    name = f"Probe the shop {uuid.uuid4().hex[:6]}"
+    body = experiment_body(name, probe_target.url)
+    page.get_by_label("Experiment (JSON)").fill(json.dumps(body, indent=2))
+    expect(page.get_by_text("Valid experiment.")).to_be_visible()
+    console.shot("editor")
+    page.get_by_role("button", name="Create experiment").click()
+
+    expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
+    page.get_by_label("base_url").fill(probe_target.url)
+    page.get_by_role("button", name="Run", exact=True).click()
+
+    expect(page.locator(".trial-bar .status")).to_have_text("Succeeded")
+    expect(page.locator(".live-state")).to_have_text("Finished")
+    timeline = page.locator(".timeline-row")
+    expect(timeline).to_have_count(2)
+    expect(timeline.nth(0).locator(".step-state")).to_have_text("passed")
+    expect(page.get_by_text("Trial Completed.")).to_be_visible()
+    expect(page.get_by_role("button", name="Stop trial")).to_be_disabled()
+    console.shot("trial")
+    trial = api.get(f"/api/v1/trial/{_trial_id(console)}").json()
+    assert trial["status"] == "Succeeded"
+    assert trial["parameters"] == {"base_url": probe_target.url}
+
+
+def test_live_trial_page_follows_the_pushed_events_and_stop_ends_it(
+    console: Console, api: httpx.Client, make_experiment: ExperimentMaker
+) -> None:
+    experiment = make_experiment(
+        steps=[
+            {"step": "Long pause", "do": "cm.wait", "where": {"time_in_seconds": 60}}
+        ],
+        post_steps=[
+            {"step": "Roll back", "do": "cm.wait", "where": {"time_in_seconds": 0}}
+        ],
+    )
+    page = console.open(f"#/experiments/{experiment['id']}")
+    page.get_by_role("button", name="Run", exact=True).click()
+
+    expect(page.locator(".trial-bar .status")).to_have_text("In Progress")
+    expect(page.locator(".live-state")).to_have_text("Live")
+    expect(page.locator(".timeline-row").first.locator(".step-state")).to_have_text(
+        "running"
+    )
+    console.shot("running")
+    stop = page.get_by_role("button", name="Stop trial")
+    stop.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 2000)
+    expect(stop).to_be_in_viewport()  # the bar stays in view while scrolling
+    stop.click()
+
+    expect(page.locator(".trial-bar .status")).to_have_text("Stopped")
+    rows = page.locator(".timeline-row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator(".step-state")).to_have_text("interrupted")
+    expect(rows.nth(1).locator(".step-state")).to_have_text("passed")
+    console.shot("stopped")
+    trial_id = _trial_id(console)
+    assert api.get(f"/api/v1/trial/{trial_id}").json()["status"] == "Stopped"
+    # Pushed, not polled: the page read the REST record once, then the stream.
+    reads = [u for u in console.requests if u.endswith(f"/api/v1/trial/{trial_id}")]
+    streams = [u for u in console.requests if u.endswith(f"/trial/{trial_id}/events")]
+    assert len(reads) == 1
+    assert len(streams) == 1
+
+
+def test_trial_started_elsewhere_appears_live_step_by_step(
+    console: Console, api: httpx.Client, make_experiment: ExperimentMaker
+) -> None:
+    experiment = make_experiment(
+        steps=[
+            {"step": "First", "do": "cm.wait", "where": {"time_in_seconds": 0.5}},
+            {"step": "Second", "do": "cm.wait", "where": {"time_in_seconds": 0.5}},
+        ]
+    )
+    trial = api.post("/api/v1/trial", json={"experiment": experiment["id"]}).json()
+    page = console.open(f"#/trials/{trial['id']}")
+
+    expect(page.locator(".timeline-row")).to_have_count(2)
+    expect(page.locator(".trial-bar .status")).to_have_text("Succeeded")
+    durations = page.locator(".timeline-duration").all_inner_texts()
+    assert all(d.endswith(" s") or d.endswith(" ms") for d in durations), durations
+
+
+def test_dry_run_changes_nothing_and_says_so(
+    console: Console, api: httpx.Client, make_experiment: ExperimentMaker
+) -> None:
+    experiment = make_experiment(
+        steps=[
+            {
+                "step": "Scale",
+                "do": "k8s.scale_deployment",
+                "where": {"name": "shop", "replicas": 0, "ns": "shop"},
+            }
+        ]
+    )
+    page = console.open(f"#/experiments/{experiment['id']}")
+    page.get_by_role("button", name="Dry run").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("(dry run)")
+    expect(page.locator(".trial-bar .status")).not_to_have_text(
+        re.compile("Scheduled|In Progress")
+    )
+    expect(page.get_by_text("yes: nothing was changed")).to_be_visible()
+    console.shot("dry-run")
+    trial = wait_for_trial(api, _trial_id(console))
+    assert trial["dry_run"] is True
+
+
+def test_stop_from_the_trials_list(
+    console: Console, api: httpx.Client, make_experiment: ExperimentMaker
+) -> None:
+    experiment = make_experiment(
+        steps=[
+            {"step": "Long pause", "do": "cm.wait", "where": {"time_in_seconds": 60}}
+        ]
+    )
+    trial = api.post("/api/v1/trial", json={"experiment": experiment["id"]}).json()
+    wait_for_trial(api, trial["id"], until=lambda t: t["status"] == "In Progress")
+    page = console.open(f"#/trials?experiment={experiment['id']}")
+
+    page.get_by_role("button", name=f"Stop trial {trial['id'][:8]}").click()
+
+    assert wait_for_trial(api, trial["id"])["status"] == "Stopped"
