@@ -69,9 +69,7 @@ async def _changes(state: ServiceState, first: TrialPublic) -> AsyncIterator[byt
         }
     },
 )
-async def trial_events(
-    trial_id: UUID, state: State, _: Viewer
-) -> StreamingResponse:
+async def trial_events(trial_id: UUID, state: State, _: Viewer) -> StreamingResponse:
     """Follow a trial live: a `trial` event at once and after every change
     (status, each record line), then `end`. 404 for an unknown trial."""
     first = await _trial(state, trial_id)
