@@ -9,9 +9,10 @@ none. Routes that forget are admin-only at run time (fail closed).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from kallisti.auth import AccessControl, Permission, Principal, requires
 from kallisti.notifications.plugins import TrialCreationHooks
@@ -32,6 +33,9 @@ __all__ = [
 
 MAX_PAGE_SIZE = 1000
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
 
 class ServiceState:
     """What the routes share: settings, store, access control, and how to reach
@@ -46,6 +50,19 @@ class ServiceState:
         self.trial_created_hooks: list[Callable[[], None]] = []
         self.stop_requested_hooks: list[Callable[[], None]] = []
 
+    async def read(
+        self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """Run a short store read (one row by key) and return its result.
+
+        SQLite in WAL mode answers such a read from its page cache without
+        waiting on writers, faster than a hop to a thread costs, so it runs on
+        the event loop; a networked database is awaited from a thread.
+        """
+        if self.store.dialect == "sqlite":
+            return function(*args, **kwargs)
+        return await run_in_threadpool(function, *args, **kwargs)
+
     def notify_trial_created(self) -> None:
         for hook in self.trial_created_hooks:
             hook()
@@ -55,7 +72,11 @@ class ServiceState:
             hook()
 
 
-def _state(request: Request) -> ServiceState:
+# A dependency without I/O is a coroutine: FastAPI runs a plain `def`
+# dependency in a thread, a hop that costs far more than the dependency itself.
+
+
+async def _state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.kallisti
     return state
 
@@ -66,7 +87,7 @@ def _current_user(
     return state.access.authenticate(request).user_id
 
 
-def _page(
+async def _page(
     limit: Annotated[
         int | None,
         Query(

@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from kallisti.cli._common import configure_logging, console, load_settings, logger
+from kallisti.cli._common import (
+    configure_logging,
+    console,
+    load_settings,
+    logger,
+    run_event_loop,
+)
 
 __all__ = ["migrate", "run_worker", "serve"]
 
@@ -66,7 +72,7 @@ def serve(
                 await worker_task
             service.store.close()
 
-    asyncio.run(run())
+    run_event_loop(run())
 
 
 def run_worker() -> None:
@@ -92,7 +98,7 @@ def run_worker() -> None:
         await worker.run(shutdown)
 
     try:
-        asyncio.run(run())
+        run_event_loop(run())
     finally:
         store.close()
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from kallisti.domain.record import Clock, utc_now
-from kallisti.store.db import WRITE_OPTION
+from kallisti.store.db import WRITE_OPTION, write_lock
 
 __all__ = ["Repository"]
 
@@ -25,7 +25,7 @@ class Repository:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._writer.begin() as conn:
+        with write_lock(self._engine), self._writer.begin() as conn:
             yield conn
 
     @contextmanager

@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-__all__ = ["create_db_engine"]
+__all__ = ["create_db_engine", "write_lock"]
 
 WRITE_OPTION = "kallisti_write"
+
+# SQLite admits one writer at a time, and a thread that finds the write lock
+# taken sleeps in SQLite's busy handler (1, 2, 5, ... 100 ms) instead of waking
+# when it is released: writes from one process's threads queue on a Python lock
+# instead, which wakes the next writer at once. Keyed by engine, so two stores
+# in one process (tests) keep their own.
+_SQLITE_WRITE_LOCKS: WeakKeyDictionary[Engine, threading.RLock] = WeakKeyDictionary()
+
+
+def write_lock(engine: Engine) -> AbstractContextManager[Any]:
+    """Hold this while a write transaction on `engine` is open (SQLite only)."""
+    lock = _SQLITE_WRITE_LOCKS.get(engine)
+    return nullcontext() if lock is None else lock
 
 
 def _json_dumps(value: Any) -> str:
@@ -48,6 +64,7 @@ def _sqlite_engine(url: str) -> Engine:
         max_overflow=16,
         **_JSON_CODEC,
     )
+    _SQLITE_WRITE_LOCKS[engine] = threading.RLock()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -94,7 +94,7 @@ class ExperimentRepository(Repository):
     def get(self, experiment_id: uuid.UUID) -> ExperimentPublic:
         """Return a live experiment; raises `NotFound` (also for deleted ones)."""
         with self._read() as conn:
-            row = conn.execute(_live(experiment_id)).mappings().first()
+            row = conn.execute(*_live(experiment_id)).mappings().first()
         if row is None:
             raise NotFound("Experiment", experiment_id)
         return _experiment(row)
@@ -143,7 +143,7 @@ class ExperimentRepository(Repository):
         self, experiment_id: uuid.UUID, changes: Mapping[str, Any]
     ) -> ExperimentPublic:
         with self._write() as conn:
-            current = conn.execute(_live(experiment_id)).mappings().first()
+            current = conn.execute(*_live(experiment_id)).mappings().first()
             if current is None:
                 raise NotFound("Experiment", experiment_id)
             values = {
@@ -181,10 +181,16 @@ class ExperimentRepository(Repository):
                 hook(conn, experiment_id, self._clock())
 
 
-def _live(experiment_id: uuid.UUID) -> sa.Select[Any]:
-    return sa.select(experiments).where(
-        (experiments.c.id == str(experiment_id)) & experiments.c.deleted_at.is_(None)
-    )
+# Hot statements are built once: SQLAlchemy then reuses their compiled form
+# without recomputing a cache key on every call.
+_LIVE_EXPERIMENT = sa.select(experiments).where(
+    (experiments.c.id == sa.bindparam("experiment_id"))
+    & experiments.c.deleted_at.is_(None)
+)
+
+
+def _live(experiment_id: uuid.UUID) -> tuple[sa.Select[Any], dict[str, str]]:
+    return _LIVE_EXPERIMENT, {"experiment_id": str(experiment_id)}
 
 
 _TRIAL_COLUMNS = (
@@ -203,6 +209,9 @@ _TRIAL_COLUMNS = (
     trials.c.executed_at,
     trials.c.completed_at,
 )
+
+
+_TRIAL_BY_ID = sa.select(*_TRIAL_COLUMNS).where(trials.c.id == sa.bindparam("trial_id"))
 
 
 def _trial(row: Mapping[str, Any] | sa.RowMapping) -> TrialPublic:
@@ -234,7 +243,7 @@ class TrialRepository(Repository):
                     schedule_id=schedule_id,
                     conn=own,
                 )
-        row = conn.execute(_live(request.experiment)).mappings().first()
+        row = conn.execute(*_live(request.experiment)).mappings().first()
         if row is None:
             raise InvalidInput(
                 "experiment",
@@ -270,9 +279,7 @@ class TrialRepository(Repository):
         """Return a trial, also one of a deleted experiment; raises `NotFound`."""
         with self._read() as conn:
             row = (
-                conn.execute(
-                    sa.select(*_TRIAL_COLUMNS).where(trials.c.id == str(trial_id))
-                )
+                conn.execute(_TRIAL_BY_ID, {"trial_id": str(trial_id)})
                 .mappings()
                 .first()
             )

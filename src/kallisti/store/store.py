@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 from kallisti.domain.record import Clock, utc_now
-from kallisti.store.db import WRITE_OPTION, create_db_engine
+from kallisti.store.db import WRITE_OPTION, create_db_engine, write_lock
 from kallisti.store.migrate import upgrade_to_head
 from kallisti.store.notifications import NotificationRepository
 from kallisti.store.repositories import ExperimentRepository, TrialRepository
@@ -43,7 +43,8 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends without error."""
-        with self.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        writer = self.engine.execution_options(**{WRITE_OPTION: True})
+        with write_lock(self.engine), writer.begin() as conn:
             yield conn
 
     @contextmanager

@@ -6,10 +6,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
+from starlette.concurrency import run_in_threadpool
 
 from kallisti.api.deps import Editor, PageQuery, State, Viewer
 from kallisti.api.masking import masked_experiment
 from kallisti.api.pagination import list_response
+from kallisti.api.responses import model_response
 from kallisti.domain.models import ExperimentCreate, ExperimentPublic, ExperimentUpdate
 
 router = APIRouter(prefix="/experiment", tags=["experiment"])
@@ -28,19 +30,21 @@ def list_experiments(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def create_experiment(
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentPublic)
+async def create_experiment(
     body: ExperimentCreate, state: State, caller: Editor
-) -> ExperimentPublic:
+) -> Response:
     """Store an experiment. Creating one never touches any infrastructure."""
-    return masked_experiment(
-        state.store.experiments.create(body, created_by=caller.user_id)
+    experiment = await run_in_threadpool(
+        state.store.experiments.create, body, created_by=caller.user_id
     )
+    return model_response(masked_experiment(experiment), status.HTTP_201_CREATED)
 
 
-@router.get("/{experiment_id}")
-def read_experiment(experiment_id: UUID, state: State, _: Viewer) -> ExperimentPublic:
-    return masked_experiment(state.store.experiments.get(experiment_id))
+@router.get("/{experiment_id}", response_model=ExperimentPublic)
+async def read_experiment(experiment_id: UUID, state: State, _: Viewer) -> Response:
+    experiment = await state.read(state.store.experiments.get, experiment_id)
+    return model_response(masked_experiment(experiment))
 
 
 @router.put("/{experiment_id}")

@@ -7,10 +7,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
+from starlette.concurrency import run_in_threadpool
 
-from kallisti.api.deps import Operator, PageQuery, State, Viewer
+from kallisti.api.deps import Operator, PageQuery, ServiceState, State, Viewer
 from kallisti.api.masking import masked_trial
 from kallisti.api.pagination import list_response
+from kallisti.api.responses import model_response
 from kallisti.api.times import UtcTime
 from kallisti.domain.models import TrialCreate, TrialPublic, TrialStatus
 from kallisti.store import TrialFilter
@@ -53,27 +55,33 @@ def list_trials(
     return list_response(request, _LIST, [masked_trial(t) for t in items], total, page)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def create_trial(body: TrialCreate, state: State, caller: Operator) -> TrialPublic:
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TrialPublic)
+async def create_trial(body: TrialCreate, state: State, caller: Operator) -> Response:
     """Start a trial: it is recorded `Scheduled` and a worker picks it up."""
-    request = state.trial_creation_hooks.apply(body)
-    trial = state.store.trials.create(
-        request, initiated_by=caller.user_id, initiated_from="api"
-    )
+    trial = await run_in_threadpool(_create_trial, state, body, caller.user_id)
     state.notify_trial_created()
-    return masked_trial(trial)
+    return model_response(masked_trial(trial), status.HTTP_201_CREATED)
 
 
-@router.get("/{trial_id}")
-def read_trial(trial_id: UUID, state: State, _: Viewer) -> TrialPublic:
+def _create_trial(state: ServiceState, body: TrialCreate, user: str) -> TrialPublic:
+    # Creation hooks are the operator's code and may block: same thread as the write.
+    request = state.trial_creation_hooks.apply(body)
+    return state.store.trials.create(request, initiated_by=user, initiated_from="api")
+
+
+@router.get("/{trial_id}", response_model=TrialPublic)
+async def read_trial(trial_id: UUID, state: State, _: Viewer) -> Response:
     """A trial with its record so far; also a trial of a deleted experiment."""
-    return masked_trial(state.store.trials.get(trial_id))
+    trial = await state.read(state.store.trials.get, trial_id)
+    return model_response(masked_trial(trial))
 
 
-@router.put("/{trial_id}/stop")
-def stop_trial(trial_id: UUID, state: State, caller: Operator) -> TrialPublic:
+@router.put("/{trial_id}/stop", response_model=TrialPublic)
+async def stop_trial(trial_id: UUID, state: State, caller: Operator) -> Response:
     """Ask a `Scheduled` or `In Progress` trial to stop: the running step is
     interrupted, post steps run, and it ends `Stopped`. 403 once it has ended."""
-    trial = state.store.trials.request_stop(trial_id, requested_by=caller.user_id)
+    trial = await run_in_threadpool(
+        state.store.trials.request_stop, trial_id, requested_by=caller.user_id
+    )
     state.notify_stop_requested()
-    return masked_trial(trial)
+    return model_response(masked_trial(trial))
