@@ -348,6 +348,7 @@ class TrialEngine:
             build_credential=build_credential,
             tls=self._tls,
             dry_run=plan.dry_run,
+            trial_id=plan.trial_id,
         )
 
     async def _call(

@@ -7,6 +7,7 @@ gets one; step data can never supply it.
 from __future__ import annotations
 
 import ssl
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -41,6 +42,7 @@ class StepContext:
         build_credential: Callable[[Mapping[str, Any]], Credential],
         tls: ssl.SSLContext,
         dry_run: bool = False,
+        trial_id: uuid.UUID | None = None,
     ) -> None:
         self._log = log
         self._add_secret = add_secret
@@ -50,6 +52,8 @@ class StepContext:
         honoured). Building one costs ~50 ms of CPU; per step it would stall
         every trial on the worker's event loop."""
         self.dry_run = dry_run
+        self.trial_id = trial_id
+        """The trial the step belongs to (names an assumed AWS role's session)."""
 
     def log(self, message: str) -> None:
         """Add an INFO line to the step's log (secrets are masked)."""

@@ -1,7 +1,8 @@
 """`platform: eks`: endpoint and CA from EKS, a token presigned for STS — against moto.
 
-moto runs in server mode on 127.0.0.1 and the AWS clients reach it through
-``AWS_ENDPOINT_URL``, as in production they would reach AWS. The EKS cluster
+moto runs in server mode on 127.0.0.1 (the `aws` fixture of tests/conftest.py)
+and the AWS clients reach it through ``AWS_ENDPOINT_URL``, as in production
+they would reach AWS. The EKS cluster
 moto describes is pointed at the HTTPS loopback cluster, whose token reviewer
 asks moto's STS who signed the token.
 """
@@ -18,7 +19,6 @@ import pytest
 from k8s_steps import RunTrial, step
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.eks.models import eks_backends
-from moto.server import ThreadedMotoServer
 
 from k8s_cluster import LoopbackCluster, manifests
 from k8s_cluster.eks import StsTokenReviewer
@@ -28,35 +28,6 @@ REGION = "eu-west-1"
 CLUSTER = "chaos-cluster"
 WORKER_ARN = f"arn:aws:sts::{DEFAULT_ACCOUNT_ID}:user/moto"
 CHAOS_ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/chaos"
-
-
-@pytest.fixture(scope="session")
-def _moto() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def aws(_moto: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> str:
-    """The worker's AWS environment, pointed at moto with fake keys."""
-    for name in (
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", _moto)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv(
-        "AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials")
-    )
-    return _moto
 
 
 @pytest.fixture
