@@ -121,9 +121,11 @@ class ServiceThread:
 
 
 def service_settings(database_url: str, **overrides: object) -> Settings:
-    """Settings for a test service: quick polling, the rest as shipped."""
+    """Settings for a test service: quick polling, a concurrency the tests can
+    reach with a few trials, the rest as shipped."""
     values: dict[str, object] = {
         "database_url": database_url,
+        "worker_concurrency": 8,
         "poll_interval_seconds": 0.05,
         "stop_check_interval_seconds": 0.05,
         "event_poll_seconds": 0.05,

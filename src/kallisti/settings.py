@@ -30,7 +30,14 @@ class Settings(BaseSettings):
         default=True, description="Run a worker inside `kallisti serve`."
     )
 
-    worker_concurrency: int = Field(default=16, ge=1, le=1000)
+    worker_concurrency: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Trials one worker runs at once. A waiting trial costs an asyncio "
+        "task, not a thread (blocking drivers share a bounded pool of their own), "
+        "so the default follows the work; lower it to spread trials over workers.",
+    )
     lease_seconds: float = Field(default=30.0, gt=0)
     poll_interval_seconds: float = Field(
         default=0.5, gt=0, description="How often an idle worker looks for trials."

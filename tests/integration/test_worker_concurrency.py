@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 
 from kallisti.settings import Settings
-from support import wait_for_trial
+from support import ServiceThread, service_settings, wait_for_trial
 
 
 def _max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
@@ -21,8 +22,10 @@ def _max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
     return peak
 
 
-def test_one_worker_runs_trials_concurrently_up_to_its_limit(api: httpx.Client) -> None:
-    limit = Settings().worker_concurrency
+def test_one_worker_runs_trials_concurrently_up_to_its_limit(
+    api: httpx.Client, service: ServiceThread
+) -> None:
+    limit = service.service.settings.worker_concurrency
     experiment = api.post(
         "/api/v1/experiment",
         json={
@@ -47,3 +50,50 @@ def test_one_worker_runs_trials_concurrently_up_to_its_limit(api: httpx.Client) 
         ]
     )
     assert 2 <= peak <= limit
+
+
+def test_at_the_default_concurrency_a_burst_of_waits_runs_all_at_once(
+    tmp_path: Path,
+) -> None:
+    # A waiting trial costs a task, not a thread: the shipped default must not
+    # queue a burst of waits behind a fixed handful of slots.
+    burst = 100
+    settings = service_settings(
+        f"sqlite:///{tmp_path / 'burst.db'}",
+        worker_concurrency=Settings().worker_concurrency,
+    )
+    service = ServiceThread(settings).start()
+    try:
+        with httpx.Client(base_url=service.url, timeout=30) as api:
+            experiment = api.post(
+                "/api/v1/experiment",
+                json={
+                    "name": "burst",
+                    "steps": [{"do": "cm.wait", "where": {"time_in_seconds": 600}}],
+                },
+            ).json()
+            ids = [
+                api.post("/api/v1/trial", json={"experiment": experiment["id"]}).json()[
+                    "id"
+                ]
+                for _ in range(burst)
+            ]
+            running = [
+                wait_for_trial(
+                    api,
+                    trial_id,
+                    timeout=60,
+                    until=lambda t: (
+                        t["status"] == "In Progress" and "steps" in t["trial_record"]
+                    ),
+                )
+                for trial_id in ids
+            ]
+            for trial_id in ids:
+                api.put(f"/api/v1/trial/{trial_id}/stop").raise_for_status()
+            stopped = [wait_for_trial(api, trial_id, timeout=60) for trial_id in ids]
+    finally:
+        service.stop()
+
+    assert len(running) == burst
+    assert {t["status"] for t in stopped} == {"Stopped"}
