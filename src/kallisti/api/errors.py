@@ -3,10 +3,11 @@
 - validation errors (body, query) → 400
   ``{"detail", "errors": [{"field", "message"}]}``; a body that cannot be read
   as JSON at all (too deep, not UTF-8, an integer too long) → 400 in that shape
-- a path id that is not a valid id → 404 ``{"detail"}``: it names nothing
+- a path id that is not a valid id → 404 ``{"detail": "Not found."}``: it names
+  nothing
 - `InvalidInput` → 400 in the same shape
-- `NotFound` → 404 ``{"detail"}``
-- `Conflict` → 403 ``{"detail", "message"}`` (Kallisti clients read `message`)
+- `NotFound` → 404 ``{"detail": "Not found."}`` (Kallisti's body, exactly)
+- `Conflict` → 403 ``{"message", "detail"}`` (Kallisti clients read `message`)
 - `AccessRefused` → its own status (401, 403, 429, 503) ``{"detail"}`` with its
   headers (`WWW-Authenticate`, `Retry-After`)
 - anything unexpected → 500 with no internals (and a log line); a test asserts
@@ -27,7 +28,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kallisti.auth.errors import AccessRefused
 from kallisti.domain.errors import Conflict, InvalidInput, KallistiError, NotFound
 
-__all__ = ["install_error_handlers", "validation_response"]
+__all__ = [
+    "NOT_FOUND",
+    "install_error_handlers",
+    "not_found_response",
+    "validation_response",
+]
+
+NOT_FOUND = "Not found."
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +68,9 @@ def validation_response(errors: list[dict[str, str]]) -> JSONResponse:
     )
 
 
-def _not_found_in_path(error: dict[str, Any]) -> JSONResponse:
-    field = _field_name(error["loc"])
-    kind = field.removesuffix("_id").replace("_", " ").capitalize()
-    value = str(error.get("input", ""))[:100]
-    return JSONResponse(
-        status_code=404,
-        content={"detail": f"{kind} {value!r} was not found: it is not a valid id."},
-    )
+def not_found_response() -> JSONResponse:
+    """Kallisti's (DRF's) 404 body, whatever was not found."""
+    return JSONResponse(status_code=404, content={"detail": NOT_FOUND})
 
 
 def _body_type_message(request: Request, error: dict[str, Any]) -> str:
@@ -84,7 +87,8 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     assert isinstance(exc, RequestValidationError)
     in_path = [e for e in exc.errors() if e["loc"] and e["loc"][0] == "path"]
     if in_path:
-        return _not_found_in_path(in_path[0])
+        # An id that is not a UUID names nothing: 404, as in Kallisti.
+        return not_found_response()
     errors = [
         {
             "field": "body"
@@ -108,10 +112,11 @@ async def _on_kallisti_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidInput):
         return validation_response([{"field": exc.field, "message": exc.reason}])
     if isinstance(exc, NotFound):
-        return JSONResponse(status_code=404, content={"detail": exc.message})
+        return not_found_response()
     if isinstance(exc, Conflict):
         return JSONResponse(
-            status_code=403, content={"detail": exc.message, "message": exc.message}
+            status_code=403,
+            content={"message": exc.client_message, "detail": exc.message},
         )
     return JSONResponse(status_code=400, content={"detail": exc.message})
 

@@ -15,8 +15,8 @@ __all__ = [
     "roles_from_claim",
 ]
 
-ANONYMOUS_USER = "unknown"
-"""Kallisti's user id when access control is off."""
+ANONYMOUS_USER = "anonymous_user"
+"""Kallisti's user id when access control is off (`created_by`, `initiated_by`)."""
 
 
 class Permission(enum.Enum):

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from kallisti.cli._common import configure_logging, console, load_settings
 from kallisti.domain.models import ExperimentCreate, TrialStatus
-from kallisti.domain.record import SECTIONS, TrialRecord
+from kallisti.domain.record import SECTIONS, TrialRecord, result_lines
 from kallisti.engine import StopSignal, TrialPlan
 
 __all__ = ["run"]
@@ -50,7 +50,7 @@ class _ConsoleRecorder:
                         self._printed.add(key)
                         label = f"{section}[{index}] {entry['step_name']}"
                         console.print(f"[bold]{label}[/bold] {line}", highlight=False)
-        for number, line in enumerate(data.get("result", [])):
+        for number, line in enumerate(result_lines(data)):
             if ("result", 0, number) not in self._printed:
                 self._printed.add(("result", 0, number))
                 console.print(f"[bold]result[/bold] {line}", highlight=False)

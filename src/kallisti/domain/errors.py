@@ -61,7 +61,15 @@ class NotFound(KallistiError):
 
 
 class Conflict(KallistiError):
-    """Raised when a valid request cannot be carried out in the object's state."""
+    """Raised when a valid request cannot be carried out in the object's state.
+
+    `client_message` is the text Kallisti clients read (the API's `message`);
+    `message` may say more.
+    """
+
+    def __init__(self, message: str, *, client_message: str | None = None) -> None:
+        super().__init__(message)
+        self.client_message = client_message or message
 
 
 class TrialNotStoppable(Conflict):
@@ -70,7 +78,8 @@ class TrialNotStoppable(Conflict):
     def __init__(self, status: str) -> None:
         super().__init__(
             f"The trial cannot be stopped: it is already {status!r}; only "
-            "'Scheduled' or 'In Progress' trials can be stopped."
+            "'Scheduled' or 'In Progress' trials can be stopped.",
+            client_message="Trial has either not started or already set to stop.",
         )
 
 

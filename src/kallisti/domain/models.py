@@ -14,8 +14,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
 )
 
 from kallisti.domain.errors import InvalidInput
@@ -200,6 +202,16 @@ class Step(BaseModel):
             raise ValueError("; ".join(str(err) for err in errors))
         return value
 
+    @model_serializer(mode="wrap")
+    def _as_submitted(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A step is returned (and stored) as submitted, without default keys the
+        # author left out. Like Kallisti, an empty `step` title or `expect` list
+        # is left out too.
+        data: dict[str, Any] = handler(self)
+        return {
+            key: value for key, value in data.items() if value not in ("", [], None)
+        }
+
     @property
     def namespace(self) -> str:
         return self.do.split(".", 1)[0]
@@ -226,7 +238,7 @@ class ExperimentCreate(_ExperimentFields):
     """Body of POST (and PUT) /experiment."""
 
     name: Name
-    steps: Annotated[list[Step], Field(min_length=1, max_length=MAX_STEPS)]
+    steps: StepList = Field(description="Steps run in order; may be empty (`[]`).")
 
 
 class ExperimentUpdate(BaseModel):
@@ -239,9 +251,7 @@ class ExperimentUpdate(BaseModel):
     metadata: JsonObject | None = None
     parameters: JsonObject | None = None
     pre_steps: StepList | None = None
-    steps: Annotated[list[Step], Field(min_length=1, max_length=MAX_STEPS)] | None = (
-        None
-    )
+    steps: StepList | None = None
     post_steps: StepList | None = None
 
     @field_validator(
@@ -284,6 +294,18 @@ class TrialCreate(BaseModel):
     dry_run: bool = Field(
         default=False,
         description="Resolve targets and log what each step would do; change nothing.",
+    )
+    initiated_from: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=32),
+            AfterValidator(_check_text),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Where the trial came from, kept as sent (as Kallisti does); "
+        "default `api`.",
     )
 
 

@@ -2,10 +2,12 @@
 
 Its JSON shape is Kallisti's::
 
-    {"pre_steps": [...], "steps": [...], "post_steps": [...], "result": [...]}
+    {"pre_steps": [...], "steps": [...], "post_steps": [...],
+     "result": [{"logs": [...]}]}
 
-where each step entry is ``{"step_name", "step_parameters", "logs": [...]}`` and a
-log line reads ``[2026-01-31T12:00:00.123Z - INFO] <message>``. Empty sections are left
+where each step entry is ``{"step_name", "step_parameters", "logs": [...]}``,
+`result` holds the closing lines as one log entry (Kallisti's `TrialLogRecord`),
+and a log line reads ``[2026-01-31T12:00:00.123Z - INFO] <message>``. Empty sections are left
 out. Every line passes through the trial's `SecretRedactor` before it is kept.
 """
 
@@ -19,7 +21,15 @@ from typing import Any, Literal
 from kallisti.domain.limits import capped, capped_values
 from kallisti.domain.secrets import SecretRedactor
 
-__all__ = ["SECTIONS", "Clock", "Section", "StepLog", "TrialRecord", "utc_now"]
+__all__ = [
+    "SECTIONS",
+    "Clock",
+    "Section",
+    "StepLog",
+    "TrialRecord",
+    "result_lines",
+    "utc_now",
+]
 
 Section = Literal["pre_steps", "steps", "post_steps"]
 SECTIONS: tuple[Section, ...] = ("pre_steps", "steps", "post_steps")
@@ -29,6 +39,18 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The default clock: aware UTC now."""
     return datetime.now(UTC)
+
+
+def result_lines(record: Mapping[str, Any]) -> list[str]:
+    """The closing lines of a stored record: its `result` entries' logs (records
+    written before `result` took Kallisti's shape hold the lines themselves)."""
+    lines: list[str] = []
+    for entry in record.get("result") or []:
+        if isinstance(entry, Mapping):
+            lines.extend(str(line) for line in entry.get("logs") or [])
+        else:
+            lines.append(str(entry))
+    return lines
 
 
 def _line(clock: Clock, level: str, message: str) -> str:
@@ -73,7 +95,7 @@ class TrialRecord:
         self._sections: dict[str, list[dict[str, Any]]] = {
             section: deepcopy(list(existing.get(section, []))) for section in SECTIONS
         }
-        self._result: list[str] = list(existing.get("result", []))
+        self._result: list[str] = result_lines(existing)
         self.redactor = redactor or SecretRedactor()
         self._clock = clock
         self._on_change: Callable[[], None] = lambda: None
@@ -116,7 +138,7 @@ class TrialRecord:
             if entries
         }
         if self._result:
-            data["result"] = list(self._result)
+            data["result"] = [{"logs": list(self._result)}]
         # Lines are masked as they are written; this catches a secret learnt in
         # a later step that an earlier line already held.
         redacted: dict[str, Any] = self.redactor.redact(data)

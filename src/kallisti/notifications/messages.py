@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from kallisti.domain.models import TrialPublic, TrialStatus
-from kallisti.domain.record import SECTIONS
+from kallisti.domain.record import SECTIONS, result_lines
 from kallisti.domain.secrets import mask_secret_fields
 
 __all__ = ["TRIAL_COMPLETED", "build_email", "build_payload"]
@@ -63,7 +63,7 @@ def build_payload(
             "parameters": mask_secret_fields(trial.parameters),
             "metadata": mask_secret_fields(trial.metadata),
             "ticket": mask_secret_fields(trial.ticket),
-            "result": list(trial.trial_record.get("result", [])),
+            "result": result_lines(trial.trial_record),
             "url": _trial_link(public_url, trial),
         },
     }
@@ -102,7 +102,7 @@ def build_email(
         lines.append(
             "Metadata:       " + ", ".join(f"{k}={v}" for k, v in metadata.items())
         )
-    result = trial.trial_record.get("result", [])
+    result = result_lines(trial.trial_record)
     if result:
         lines += ["", "Result:", *(f"  {line}" for line in result)]
     failed = _failed_steps(trial.trial_record)

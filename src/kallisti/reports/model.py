@@ -15,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy.engine import Engine
 
 from kallisti.domain.models import TERMINAL_STATUSES, TrialStatus
-from kallisti.domain.record import SECTIONS
+from kallisti.domain.record import SECTIONS, result_lines
 from kallisti.domain.secrets import mask_secret_fields
 from kallisti.store.reports import ReportFilter, ReportRows, fetch_report_rows
 
@@ -234,7 +234,7 @@ def _trial(row: dict[str, Any]) -> TrialReport:
         ]
         for section in SECTIONS
     }
-    record["result"] = list(raw_record.get("result", []))
+    record["result"] = result_lines(raw_record)
     snapshot = row["experiment_snapshot"] or {}
     return TrialReport(
         id=str(row["id"]),

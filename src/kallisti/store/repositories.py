@@ -54,9 +54,7 @@ class TrialFilter:
 
 def _steps_json(model: ExperimentCreate | ExperimentUpdate, field: str) -> Any:
     steps = getattr(model, field)
-    return (
-        None if steps is None else [s.model_dump(exclude_defaults=True) for s in steps]
-    )
+    return None if steps is None else [s.model_dump() for s in steps]
 
 
 def _experiment(row: sa.RowMapping) -> ExperimentPublic:
@@ -92,9 +90,10 @@ class ExperimentRepository(Repository):
         return ExperimentPublic.model_validate(values)
 
     def get(self, experiment_id: uuid.UUID) -> ExperimentPublic:
-        """Return a live experiment; raises `NotFound` (also for deleted ones)."""
+        """Return an experiment, also a deleted one (as Kallisti: by id, deleted
+        experiments stay readable); raises `NotFound`."""
         with self._read() as conn:
-            row = conn.execute(*_live(experiment_id)).mappings().first()
+            row = conn.execute(*_by_id(experiment_id)).mappings().first()
         if row is None:
             raise NotFound("Experiment", experiment_id)
         return _experiment(row)
@@ -143,7 +142,8 @@ class ExperimentRepository(Repository):
         self, experiment_id: uuid.UUID, changes: Mapping[str, Any]
     ) -> ExperimentPublic:
         with self._write() as conn:
-            current = conn.execute(*_live(experiment_id)).mappings().first()
+            # By id, Kallisti edits deleted experiments too (they stay deleted).
+            current = conn.execute(*_by_id(experiment_id)).mappings().first()
             if current is None:
                 raise NotFound("Experiment", experiment_id)
             values = {
@@ -167,16 +167,19 @@ class ExperimentRepository(Repository):
         return _experiment(result)
 
     def soft_delete(self, experiment_id: uuid.UUID) -> None:
-        """Hide the experiment; its trials stay readable. Raises `NotFound`."""
+        """Hide the experiment from lists; it and its trials stay readable by
+        id. Deleting it again changes nothing. Raises `NotFound`."""
         with self._write() as conn:
-            result = conn.execute(
+            if conn.execute(*_by_id(experiment_id)).first() is None:
+                raise NotFound("Experiment", experiment_id)
+            deleted = conn.execute(
                 experiments.update()
                 .where(experiments.c.id == str(experiment_id))
                 .where(experiments.c.deleted_at.is_(None))
                 .values(deleted_at=self._clock())
-            )
-            if result.rowcount != 1:
-                raise NotFound("Experiment", experiment_id)
+            ).rowcount
+            if not deleted:
+                return
             for hook in self.on_soft_delete:
                 hook(conn, experiment_id, self._clock())
 
@@ -191,6 +194,15 @@ _LIVE_EXPERIMENT = sa.select(experiments).where(
 
 def _live(experiment_id: uuid.UUID) -> tuple[sa.Select[Any], dict[str, str]]:
     return _LIVE_EXPERIMENT, {"experiment_id": str(experiment_id)}
+
+
+_EXPERIMENT_BY_ID = sa.select(experiments).where(
+    experiments.c.id == sa.bindparam("experiment_id")
+)
+
+
+def _by_id(experiment_id: uuid.UUID) -> tuple[sa.Select[Any], dict[str, str]]:
+    return _EXPERIMENT_BY_ID, {"experiment_id": str(experiment_id)}
 
 
 _TRIAL_COLUMNS = (

@@ -53,7 +53,11 @@ _LIVE = schedules.c.deleted_at.is_(None) & experiments.c.deleted_at.is_(None)
 _WITH_EXPERIMENT = schedules.join(
     experiments, experiments.c.id == schedules.c.experiment_id
 )
-_COLUMNS = (*schedules.c, experiments.c.metadata.label("experiment_metadata"))
+_COLUMNS = (
+    *schedules.c,
+    experiments.c.metadata.label("experiment_metadata"),
+    experiments.c.deleted_at.label("experiment_deleted_at"),
+)
 
 
 def _first_tick(
@@ -98,7 +102,9 @@ class ScheduleRepository(Repository):
             return _public(row, [])
 
     def get(self, experiment_id: uuid.UUID, schedule_id: uuid.UUID) -> SchedulePublic:
-        """Return a live schedule with its trials; raises `NotFound`."""
+        """Return a schedule with its trials, also a deleted one or one of a
+        deleted experiment (as Kallisti: by id, deleted objects stay readable);
+        raises `NotFound`."""
         with self._read() as conn:
             row = self._select_one(conn, experiment_id, schedule_id)
             if row is None:
@@ -109,7 +115,7 @@ class ScheduleRepository(Repository):
         self, experiment_id: uuid.UUID, page: Page | None = None
     ) -> tuple[list[SchedulePublic], int]:
         """Return one page of an experiment's live schedules, oldest first, and
-        their total; raises `NotFound` when the experiment is unknown or deleted."""
+        their total (none for an unknown or deleted experiment, as Kallisti)."""
         page = page or Page()
         where = _LIVE & (schedules.c.experiment_id == str(experiment_id))
         query = (
@@ -121,7 +127,6 @@ class ScheduleRepository(Repository):
             .limit(page.limit)
         )
         with self._read() as conn:
-            _require_live_experiment(conn, experiment_id)
             rows = conn.execute(query).all()
             total = conn.execute(
                 sa.select(sa.func.count()).select_from(_WITH_EXPERIMENT).where(where)
@@ -143,14 +148,15 @@ class ScheduleRepository(Repository):
         return self._change(experiment_id, schedule_id, changes)
 
     def delete(self, experiment_id: uuid.UUID, schedule_id: uuid.UUID) -> None:
-        """Soft-delete a schedule: it never fires again; its trials stay. Raises
-        `NotFound`."""
+        """Soft-delete a schedule: it never fires again; its trials stay. Deleting
+        a deleted schedule changes nothing. Raises `NotFound`."""
         with self._write() as conn:
             if self._select_one(conn, experiment_id, schedule_id) is None:
                 raise NotFound("Schedule", schedule_id)
             conn.execute(
                 schedules.update()
                 .where(schedules.c.id == str(schedule_id))
+                .where(schedules.c.deleted_at.is_(None))
                 .values(deleted_at=self._clock(), next_fire_at=None)
             )
 
@@ -192,7 +198,10 @@ class ScheduleRepository(Repository):
             timing_changed = (
                 pattern != row.recurrence_pattern or timezone != row.timezone
             )
-            if left == 0:
+            retired = (
+                row.deleted_at is not None or row.experiment_deleted_at is not None
+            )
+            if left == 0 or retired:
                 values["next_fire_at"] = None
             elif timing_changed or count_changed or row.next_fire_at is None:
                 values["next_fire_at"] = next_fire_time(pattern, timezone, now)
@@ -213,10 +222,10 @@ class ScheduleRepository(Repository):
         *,
         for_update: bool = False,
     ) -> sa.Row[Any] | None:
+        # Deleted ones too: by id, Kallisti reads and edits them (they never fire).
         query = (
             sa.select(*_COLUMNS)
             .select_from(_WITH_EXPERIMENT)
-            .where(_LIVE)
             .where(schedules.c.id == str(schedule_id))
             .where(schedules.c.experiment_id == str(experiment_id))
         )

@@ -66,7 +66,9 @@ async def create_trial(body: TrialCreate, state: State, caller: Operator) -> Res
 def _create_trial(state: ServiceState, body: TrialCreate, user: str) -> TrialPublic:
     # Creation hooks are the operator's code and may block: same thread as the write.
     request = state.trial_creation_hooks.apply(body)
-    return state.store.trials.create(request, initiated_by=user, initiated_from="api")
+    return state.store.trials.create(
+        request, initiated_by=user, initiated_from=request.initiated_from or "api"
+    )
 
 
 @router.get("/{trial_id}", response_model=TrialPublic)
