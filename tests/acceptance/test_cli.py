@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kallisti.domain.record import result_lines
 from support import ProbeTarget, wait_for_trial
 
 KALLISTI = [sys.executable, "-m", "kallisti"]
@@ -225,7 +226,7 @@ def test_worker_sigterm_stops_its_trials_and_runs_their_post_steps(
     store.close()
     assert finished.status == "Stopped"
     assert [r["path"] for r in probe_target.requests] == ["/undo"]
-    assert "shutting down" in " ".join(finished.trial_record["result"])
+    assert "shutting down" in " ".join(result_lines(finished.trial_record))
 
 
 def test_modules_lists_the_catalogue_and_refuses_an_unknown_namespace(

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from kallisti.domain.models import ExperimentCreate, TrialCreate
+from kallisti.domain.record import result_lines
 from kallisti.store import Store
 from kallisti.store.tables import trials
 from support import ProbeTarget, create_postgres_database, drop_postgres_database
@@ -162,7 +163,7 @@ def test_sigkilled_worker_trial_is_cleaned_up_and_failed_by_its_successor(
     row = _row(durable_store, trial.id)
     assert _paths(probe_target, f"/chaos/{tag}") == [f"/chaos/{tag}/1"]
     assert _paths(probe_target, f"/cleanup/{tag}") == [f"/cleanup/{tag}/1"]
-    assert "was lost" in " ".join(row.trial_record["result"])
+    assert "was lost" in " ".join(result_lines(row.trial_record))
     assert row.trial_record["steps"][0]["logs"][-1].endswith("Completed.")
     assert len(row.trial_record["post_steps"]) == 1
     assert row.completed_at is not None

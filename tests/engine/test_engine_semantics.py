@@ -98,7 +98,7 @@ async def test_every_log_line_starts_with_a_utc_iso_time_and_its_level(
     after = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=1)
 
     lines = [*recorder.lines("steps", 0), *recorder.lines("steps", 1)]
-    lines += recorder.record["result"]
+    lines += recorder.record["result"][0]["logs"]
     for line in lines:
         match = LINE.match(line)
         assert match, line
@@ -502,7 +502,7 @@ async def test_the_record_is_written_step_by_step_and_complete_before_the_close(
     assert len(snapshots[order[2]]["steps"]) == 1
     # The last change already holds the result: the close adds nothing.
     assert snapshots[-1] == recorder.record
-    assert recorder.record["result"][-1].endswith("Trial Completed.")
+    assert recorder.record["result"][0]["logs"][-1].endswith("Trial Completed.")
 
 
 async def test_an_abandoned_blocking_action_cannot_change_the_closed_record(

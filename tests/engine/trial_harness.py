@@ -13,7 +13,7 @@ from typing import Any
 
 from kallisti.credentials import CredentialContext, CredentialRegistry
 from kallisti.domain.models import Step, TrialStatus
-from kallisti.domain.record import TrialRecord
+from kallisti.domain.record import TrialRecord, result_lines
 from kallisti.engine import StopSignal, TrialEngine, TrialPlan
 from kallisti.modules import ModuleRegistry
 
@@ -47,7 +47,7 @@ class MemoryRecorder:
 
     @property
     def result(self) -> list[str]:
-        return [line.split("] ", 1)[1] for line in self.record.get("result", [])]
+        return [line.split("] ", 1)[1] for line in result_lines(self.record)]
 
 
 def steps(*raw: Mapping[str, Any]) -> tuple[Step, ...]:

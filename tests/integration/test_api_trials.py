@@ -67,7 +67,7 @@ def test_create_answers_201_with_a_scheduled_trial(api: httpx.Client) -> None:
     assert trial["experiment"] == experiment_id
     assert trial["status"] == "Scheduled"
     assert trial["ticket"] == {"id": "CHG-1"}
-    assert trial["initiated_by"] == "unknown"
+    assert trial["initiated_by"] == "anonymous_user"
     assert trial["initiated_from"] == "api"
     assert trial["executed_at"] is None and trial["completed_at"] is None
 
@@ -112,7 +112,7 @@ def test_an_unknown_trial_is_404(api: httpx.Client) -> None:
     response = api.get(f"{TRIALS}/{uuid.uuid4()}")
 
     assert response.status_code == 404
-    assert "not found" in response.json()["detail"]
+    assert response.json() == {"detail": "Not found."}
 
 
 @pytest.mark.parametrize("method", ["DELETE", "PUT", "PATCH"])
@@ -221,7 +221,7 @@ def test_the_record_shows_each_step_log_while_the_trial_runs(
     assert first["logs"][-1].endswith("Completed.")
     done = wait_for_trial(api, trial["id"])
     assert done["status"] == "Succeeded"
-    assert done["trial_record"]["result"][-1].endswith("Trial Completed.")
+    assert done["trial_record"]["result"][-1]["logs"][-1].endswith("Trial Completed.")
     assert done["trial_record"]["steps"][0] == first
 
 
@@ -249,7 +249,7 @@ def test_stop_interrupts_a_long_wait_runs_post_steps_and_ends_stopped(
     assert len(record["steps"]) == 1
     assert len(record["post_steps"]) == 1
     assert record["post_steps"][0]["logs"][-1].endswith("Completed.")
-    assert "Stopped" in record["result"][-1]
+    assert "Stopped" in record["result"][-1]["logs"][-1]
 
 
 def test_stop_asked_again_while_stop_initiated_is_200(api: httpx.Client) -> None:
@@ -296,7 +296,7 @@ def test_stop_of_a_trial_still_waiting_for_a_worker_ends_it_at_once(
     stopped = response.json()
     assert stopped["status"] == "Stopped"
     assert "steps" not in stopped["trial_record"]
-    assert "before it started" in stopped["trial_record"]["result"][-1]
+    assert "before it started" in stopped["trial_record"]["result"][-1]["logs"][-1]
     for holder in holders:
         assert wait_for_trial(api, holder["id"])["status"] == "Stopped"
     assert wait_for_trial(api, waiting["id"])["status"] == "Stopped"
@@ -309,7 +309,10 @@ def test_stop_of_a_finished_trial_is_403_with_a_message(api: httpx.Client) -> No
     response = api.put(f"{TRIALS}/{trial['id']}/stop")
 
     assert response.status_code == 403
-    assert "Succeeded" in response.json()["message"]
+    assert response.json()["message"] == (
+        "Trial has either not started or already set to stop."
+    )
+    assert "Succeeded" in response.json()["detail"]
     assert api.get(f"{TRIALS}/{trial['id']}").json()["status"] == "Succeeded"
 
 

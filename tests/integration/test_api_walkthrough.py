@@ -39,6 +39,6 @@ def test_seed_walkthrough_runs_a_trial_and_shows_every_step_log(
     assert steps[0]["logs"][0].endswith("Starting command execution.")
     assert steps[0]["logs"][-1].endswith("Completed.")
     assert any("All expectations passed" in line for line in steps[0]["logs"])
-    assert done["trial_record"]["result"][-1].endswith("Trial Completed.")
+    assert done["trial_record"]["result"][0]["logs"][-1].endswith("Trial Completed.")
     assert done["executed_at"] and done["completed_at"]
     assert probe_target.requests[0]["path"] == "/health"

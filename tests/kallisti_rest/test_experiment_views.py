@@ -8,7 +8,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import httpx
-from conftest import Api
+from kallisti_objects import Api
 
 EXPERIMENTS = "/api/v1/experiment"
 

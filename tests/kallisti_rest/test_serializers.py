@@ -11,7 +11,7 @@ do the ports.
 from __future__ import annotations
 
 import httpx
-from conftest import Api
+from kallisti_objects import Api
 
 ANONYMOUS = "anonymous_user"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Api
+from kallisti_objects import Api
 
 PARAMETERS = {"org": "MY-ORG", "app_name": "hello-world"}
 

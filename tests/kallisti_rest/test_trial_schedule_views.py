@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from conftest import Api
+from kallisti_objects import Api
 
 
 def _schedules(experiment_id: object) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Api
+from kallisti_objects import Api
 
 TRIALS = "/api/v1/trial"
 PARAMETERS = {"org": "MY-ORG", "app_name": "hello-world"}

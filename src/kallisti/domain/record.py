@@ -7,8 +7,9 @@ Its JSON shape is Kallisti's::
 
 where each step entry is ``{"step_name", "step_parameters", "logs": [...]}``,
 `result` holds the closing lines as one log entry (Kallisti's `TrialLogRecord`),
-and a log line reads ``[2026-01-31T12:00:00.123Z - INFO] <message>``. Empty sections are left
-out. Every line passes through the trial's `SecretRedactor` before it is kept.
+and a log line reads ``[2026-01-31T12:00:00.123Z - INFO] <message>``. Empty
+sections are left out. Every line passes through the trial's `SecretRedactor`
+before it is kept.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ async def test_seed_walkthrough_terminates_a_pod_and_the_health_check_passes(
     terminated = _terminated_pod(trial.logs(0))
     assert terminated in before
     assert trial.logs(1)[-1].endswith("Completed.")
-    assert trial.record["result"][-1].endswith("Trial Completed.")
+    assert trial.record["result"][0]["logs"][-1].endswith("Trial Completed.")
     cluster.wait_until(
         lambda: (
             len(cluster.pod_names(NS, app="hello-world")) == 3
