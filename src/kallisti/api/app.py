@@ -22,6 +22,7 @@ from kallisti.api.routes import (
     schedule_preview,
     schedules,
     service,
+    session,
     tokens,
     trials,
 )
@@ -85,6 +86,7 @@ def create_app(
         notifications,
         modules,
         service,
+        session,
         tokens,
     ):
         api.include_router(module.router)

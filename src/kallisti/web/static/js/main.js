@@ -10,6 +10,9 @@ import { trialsPage } from "./pages/trials.js";
 import { trialPage } from "./pages/trial.js";
 import { schedulesPage, scheduleEditorPage } from "./pages/schedules.js";
 import { reportsPage } from "./pages/reports.js";
+import { signInPage } from "./pages/signin.js";
+import { refreshHalt } from "./halt.js";
+import { loadSession, needsSignIn, takeTokenFromFragment } from "./session.js";
 
 const ID = "([0-9a-fA-F-]{36})";
 const ROUTES = [
@@ -24,6 +27,7 @@ const ROUTES = [
   [new RegExp(`^trials/${ID}$`), trialPage],
   [/^schedules$/, schedulesPage],
   [/^reports$/, reportsPage],
+  [/^sign-in$/, signInPage],
 ];
 
 let leave = null;
@@ -58,6 +62,12 @@ async function route() {
     fill(main, h("h1", { text: "Page not found" }), h("p", {}, h("a", { href: "#/", text: "Go to the home page" })));
     return;
   }
+  if (needsSignIn() && path !== "sign-in") {
+    const next = encodeURIComponent(window.location.hash || "#/");
+    window.location.replace(`#/sign-in?next=${next}`);
+    return;
+  }
+  refreshHalt();
   const [pattern, page] = found;
   const params = path.match(pattern).slice(1);
   fill(main, h("p", { class: "loading", text: "Loading…" }));
@@ -65,7 +75,14 @@ async function route() {
     const cleanup = await page(main, { params, query, path });
     if (typeof cleanup === "function") leave = cleanup;
   } catch (error) {
-    fill(main, h("h1", { text: "Something went wrong" }), message("error", error.message));
+    if (error.status === 401) {
+      await loadSession();
+      const next = encodeURIComponent(window.location.hash || "#/");
+      window.location.replace(`#/sign-in?next=${next}`);
+      return;
+    }
+    const title = error.status === 403 ? "Not allowed" : error.status === 404 ? "Not found" : "Something went wrong";
+    fill(main, h("h1", { text: title }), message("error", error.message));
   }
   const heading = main.querySelector("h1");
   if (heading) {
@@ -82,10 +99,38 @@ let focusAfterRoute = false;
 
 window.addEventListener("hashchange", () => {
   focusAfterRoute = true;
+  async function start() {
+  takeTokenFromFragment();
+  try {
+    await loadSession();
+  } catch (error) {
+    fill(document.getElementById("main"), h("h1", { text: "The service cannot be reached" }), message("error", error.message));
+    return;
+  }
   route();
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && !needsSignIn()) refreshHalt();
+});
+start();
 });
 document.getElementById("skip-link").addEventListener("click", () => {
   const main = document.getElementById("main");
   (main.querySelector("h1") || main).focus();
 });
-route();
+async function start() {
+  takeTokenFromFragment();
+  try {
+    await loadSession();
+  } catch (error) {
+    fill(document.getElementById("main"), h("h1", { text: "The service cannot be reached" }), message("error", error.message));
+    return;
+  }
+  route();
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && !needsSignIn()) refreshHalt();
+});
+start();

@@ -3,8 +3,10 @@
 // beside the text, naming each field it refused.
 
 import { get, openApiDocument, post, put } from "../api.js";
+import { actionIndex, attachCompletion, catalogueWarnings } from "../completion.js";
 import { announce, errorMessage, fill, h, message } from "../dom.js";
 import { navigate } from "../nav.js";
+import { can } from "../session.js";
 import { SchemaChecker, parseErrorPlace } from "../schema.js";
 
 const READ_ONLY = ["id", "created_by", "created_at", "updated_at", "deleted_at"];
@@ -28,10 +30,18 @@ const TRAILING_COMMA = /,(\s*[}\]])/g;
 
 export async function editorPage(main, { params: [id] }) {
   const editing = Boolean(id);
-  const [openapi, existing] = await Promise.all([
+  if (!can("edit")) {
+    fill(main, h("h1", { text: "Not allowed" }), message("error", "Your roles do not allow changing experiments."));
+    return;
+  }
+  const [openapi, existing, catalogue] = await Promise.all([
     openApiDocument(),
     editing ? get(`/experiment/${id}`) : Promise.resolve(null),
+    // Without the catalogue the editor still checks the schema; it only
+    // loses completion and the warnings.
+    get("/modules").catch(() => null),
   ]);
+  const actions = catalogue ? actionIndex(catalogue) : new Map();
   const checker = new SchemaChecker(openapi);
   let document = TEMPLATE;
   if (existing) {
@@ -75,10 +85,16 @@ export async function editorPage(main, { params: [id] }) {
         h("ul", {}, errors.map((e) => h("li", {}, h("code", { text: e.field }), `: ${e.message}`)))));
       return null;
     }
-    fill(problems, h("p", { class: "message message-ok", text: "Valid experiment." }));
+    const warnings = catalogue ? catalogueWarnings(value, catalogue, actions) : [];
+    fill(problems,
+      h("p", { class: "message message-ok", text: "Valid experiment." }),
+      warnings.length ? h("div", { class: "message message-warning" },
+        h("p", { text: `${warnings.length} warning${warnings.length === 1 ? "" : "s"} (it can still be saved):` }),
+        h("ul", {}, warnings.map((w) => h("li", {}, h("code", { text: w.field }), `: ${w.message}`)))) : null);
     return value;
   }
 
+  const completion = catalogue ? attachCompletion(textarea, actions, () => check()) : [];
   textarea.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(check, 250);
@@ -122,6 +138,7 @@ export async function editorPage(main, { params: [id] }) {
       h("label", { for: "experiment-json", text: "Experiment (JSON)" }),
       h("p", { id: "editor-help", class: "help", text: "name and steps are required; each step has do (<namespace>.<action>) and where (its arguments). Tab indents; press Escape, then Tab, to leave the editor." }),
       textarea,
+      completion,
       problems,
       h("div", { class: "actions" },
         h("button", { type: "submit", class: "button primary", text: editing ? "Save changes" : "Create experiment" }),

@@ -8,6 +8,7 @@ import {
   shortId, statusBadge, timeElement, trialDuration,
 } from "../dom.js";
 import { navigate } from "../nav.js";
+import { can } from "../session.js";
 
 const HISTORY_SIZE = 200;
 
@@ -106,7 +107,7 @@ async function scheduleList(experiment) {
   }));
   return h("div", {},
     items.length ? h("ul", { class: "schedules" }, items) : h("p", { text: "No schedules." }),
-    h("a", { class: "button", href: `#/experiments/${experiment.id}/schedules/new`, text: "New schedule" }));
+    can("edit") ? h("a", { class: "button", href: `#/experiments/${experiment.id}/schedules/new`, text: "New schedule" }) : null);
 }
 
 export async function experimentPage(main, { params: [id] }) {
@@ -134,16 +135,16 @@ export async function experimentPage(main, { params: [id] }) {
   fill(main,
     h("div", { class: "page-head" },
       h("h1", { text: experiment.name }),
-      h("div", { class: "actions" },
+      can("edit") ? h("div", { class: "actions" },
         h("a", { class: "button", href: `#/experiments/${id}/edit`, text: "Edit" }),
-        h("button", { type: "button", class: "button danger-outline", text: "Delete", onclick: remove }))),
+        h("button", { type: "button", class: "button danger-outline", text: "Delete", onclick: remove })) : null),
     outcome,
     experiment.description ? h("p", { class: "lead", text: experiment.description }) : null,
     h("dl", { class: "facts" },
       h("dt", { text: "Id" }), h("dd", {}, h("code", { text: experiment.id })),
       h("dt", { text: "Metadata" }), h("dd", { text: JSON.stringify(experiment.metadata) }),
       h("dt", { text: "Created" }), h("dd", {}, timeElement(experiment.created_at), ` by ${experiment.created_by}`)),
-    section("Run", runForm(experiment)),
+    can("operate") ? section("Run", runForm(experiment)) : null,
     section("Trial history",
       trialHistoryChart(trials, `Status and duration of the last ${trials.length} of ${total} trials`),
       trials.length ? historyTable(trials) : null,

@@ -3,6 +3,7 @@
 import { get } from "../api.js";
 import { fill, h, timeElement } from "../dom.js";
 import { fragmentWith } from "../nav.js";
+import { can } from "../session.js";
 
 /** "team=payments env=prod" → [["team","payments"],["env","prod"]]; a bare word matches a key. */
 function parseLabels(text) {
@@ -57,7 +58,7 @@ export async function experimentsPage(main, { query }) {
   fill(main,
     h("div", { class: "page-head" },
       h("h1", { text: "Experiments" }),
-      h("a", { class: "button primary", href: "#/experiments/new", text: "New experiment" })),
+      can("edit") ? h("a", { class: "button primary", href: "#/experiments/new", text: "New experiment" }) : null),
     h("form", { class: "filters", role: "search", "aria-label": "Filter experiments", onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field" }, h("label", { for: "experiment-search", text: "Search" }), search),
       h("div", { class: "field" }, h("label", { for: "experiment-labels", text: "Metadata labels" }), labels,

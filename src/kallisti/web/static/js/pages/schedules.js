@@ -4,6 +4,7 @@
 import { del, experimentIndex, get, post, put } from "../api.js";
 import { announce, confirmDialog, errorMessage, fill, h, message, timeElement } from "../dom.js";
 import { navigate } from "../nav.js";
+import { can } from "../session.js";
 
 /** Every live schedule of every live experiment, soonest first. */
 export async function allSchedules() {
@@ -134,8 +135,8 @@ export async function scheduleEditorPage(main, { params: [experimentId, schedule
         h("small", { id: "count-help", text: "Leave empty to run forever." })),
       h("div", { class: "field" }, h("label", { for: "schedule-parameters", text: "Parameters (JSON object)" }), parameters),
       h("div", { class: "actions" },
-        h("button", { type: "submit", class: "button primary", text: existing ? "Save schedule" : "Create schedule" }),
-        existing ? h("button", { type: "button", class: "button danger-outline", text: "Delete schedule", onclick: remove }) : null,
+        can("edit") ? h("button", { type: "submit", class: "button primary", text: existing ? "Save schedule" : "Create schedule" }) : null,
+        existing && can("edit") ? h("button", { type: "button", class: "button danger-outline", text: "Delete schedule", onclick: remove }) : null,
         h("a", { class: "button", href: `#/experiments/${experimentId}`, text: "Cancel" })),
       outcome),
     existing && existing.trials.length ? h("section", { class: "panel", "aria-labelledby": "schedule-trials" },

@@ -7,6 +7,7 @@ import {
   statusBadge, timeElement, trialDuration,
 } from "../dom.js";
 import { followTrial } from "../live.js";
+import { can } from "../session.js";
 
 const SECTION_TITLES = { pre_steps: "Pre step", steps: "Step", post_steps: "Post step", guards: "Guard" };
 const SECTION_ORDER = ["pre_steps", "steps", "post_steps"];
@@ -183,7 +184,7 @@ export async function trialPage(main, { params: [id] }) {
     h("div", { class: "trial-bar" },
       h("h1", { text: `Trial ${shortId(id)}${trial.dry_run ? " (dry run)" : ""}` }),
       badge, liveState,
-      h("div", { class: "actions" }, stop, h("span", { class: "report-label", text: "Report:" }), reports)),
+      h("div", { class: "actions" }, can("operate") ? stop : null, h("span", { class: "report-label", text: "Report:" }), reports)),
     outcome,
     facts,
     h("section", { class: "panel", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title", text: "Timeline" }), timeline),

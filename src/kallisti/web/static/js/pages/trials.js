@@ -6,11 +6,12 @@ import {
   statusBadge, timeElement, trialDuration,
 } from "../dom.js";
 import { fragmentWith, navigate } from "../nav.js";
+import { can } from "../session.js";
 
 const PAGE_SIZE = 20;
 
 export function stopButton(trial, after) {
-  if (!ACTIVE.includes(trial.status) || trial.status === "Stop Initiated") return null;
+  if (!can("operate") || !ACTIVE.includes(trial.status) || trial.status === "Stop Initiated") return null;
   return h("button", {
     type: "button", class: "button danger small", text: "Stop",
     "aria-label": `Stop trial ${shortId(trial.id)}`,

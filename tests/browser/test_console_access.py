@@ -1,0 +1,80 @@
+"""The console with access control on: it asks for a sign-in, takes a pasted
+token, and shows only what the caller's roles allow."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from console_page import Console, ExperimentMaker
+from playwright.sync_api import Page, expect
+
+from identity_provider import IdentityProvider
+from support import ServiceThread
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+WAIT = {"step": "Pause", "do": "cm.wait", "where": {"time_in_seconds": 0}}
+
+
+def _sign_in(console: Console, token: str, fragment: str = "") -> Page:
+    page = console.page
+    page.goto(f"{console.base_url}/ui{fragment}")
+    expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    return page
+
+
+def test_console_asks_for_a_sign_in_and_refuses_a_bad_token(
+    secured_console: Console, identity_provider: IdentityProvider
+) -> None:
+    page = _sign_in(secured_console, "not-a-token")
+
+    expect(page.get_by_role("alert")).to_contain_text("The token was not accepted")
+    expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+    assert secured_console.serious_accessibility_violations() == []
+
+
+def test_viewer_sees_experiments_but_no_controls_that_change_them(
+    secured_console: Console,
+    identity_provider: IdentityProvider,
+    make_experiment: ExperimentMaker,
+    secured_service: ServiceThread,
+) -> None:
+    experiment = make_experiment(steps=[WAIT])
+    token = identity_provider.token("vera", roles=["viewer"])
+    page = _sign_in(secured_console, token, f"#/experiments/{experiment['id']}")
+
+    expect(
+        page.get_by_role("heading", level=1, name=experiment["name"])
+    ).to_be_visible()
+    expect(page.locator("#session")).to_contain_text("vera (viewer)")
+    expect(page.get_by_role("button", name="Run", exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    expect(page.get_by_role("button", name="Delete")).to_have_count(0)
+    page.get_by_role("link", name="Experiments", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name="Experiments")).to_be_visible()
+    expect(page.get_by_role("link", name="New experiment")).to_have_count(0)
+    secured_console.shot("viewer")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+
+
+def test_operator_runs_a_trial_but_cannot_edit(
+    secured_console: Console,
+    identity_provider: IdentityProvider,
+    make_experiment: ExperimentMaker,
+    api: httpx.Client,
+) -> None:
+    experiment = make_experiment(steps=[WAIT])
+    token = identity_provider.token("otto", roles=["operator"])
+    page = _sign_in(secured_console, token, f"#/experiments/{experiment['id']}")
+
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    page.get_by_role("button", name="Run", exact=True).click()
+
+    # The secured service has no worker: the open service's worker runs it.
+    expect(page.locator(".trial-bar .status")).to_have_text("Succeeded")
+    trials = api.get("/api/v1/trial", params={"experiment": experiment["id"]}).json()
+    assert [t["initiated_by"] for t in trials] == ["otto"]
