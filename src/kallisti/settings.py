@@ -12,6 +12,8 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kallisti.domain.safety import BlackoutWindow
+
 __all__ = ["Settings"]
 
 
@@ -189,3 +191,20 @@ class Settings(BaseSettings):
             or self.api_auth_class
             or self.auth_enabled
         )
+
+    # --- Safety of the blast ---
+    max_trial_duration_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="A trial running longer is stopped (stop_reason max_duration).",
+    )
+    target_lease_wait_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="How long a trial waits for a target another trial holds.",
+    )
+    blackout_windows: list[BlackoutWindow] = Field(
+        default_factory=list,
+        description='JSON list of {"name", "cron", "duration_seconds", "timezone"}: '
+        "while one is open no trial starts.",
+    )

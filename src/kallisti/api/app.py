@@ -19,6 +19,7 @@ from kallisti.api.routes import (
     modules,
     notifications,
     reports,
+    safety,
     schedule_preview,
     schedules,
     service,
@@ -74,6 +75,7 @@ def create_app(
         access or AccessControl(settings, tokens=MachineTokens(store.tokens)),
     )
     install_error_handlers(app)
+    store.safety.configured_windows = tuple(settings.blackout_windows)
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (
@@ -88,6 +90,7 @@ def create_app(
         service,
         session,
         tokens,
+        safety,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -10,6 +10,7 @@
 - `Conflict` → 403 ``{"message", "detail"}`` (Kallisti clients read `message`)
 - `AccessRefused` → its own status (401, 403, 429, 503) ``{"detail"}`` with its
   headers (`WWW-Authenticate`, `Retry-After`)
+- `Refused` → 409 ``{"detail", "message"}`` (halt switch, blackout window)
 - anything unexpected → 500 with no internals (and a log line); a test asserts
   no input reaches it.
 """
@@ -26,7 +27,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kallisti.auth.errors import AccessRefused
-from kallisti.domain.errors import Conflict, InvalidInput, KallistiError, NotFound
+from kallisti.domain.errors import (
+    Conflict,
+    InvalidInput,
+    KallistiError,
+    NotFound,
+    Refused,
+)
 
 __all__ = [
     "NOT_FOUND",
@@ -117,6 +124,10 @@ async def _on_kallisti_error(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
             status_code=403,
             content={"message": exc.client_message, "detail": exc.message},
+        )
+    if isinstance(exc, Refused):
+        return JSONResponse(
+            status_code=409, content={"detail": exc.message, "message": exc.message}
         )
     return JSONResponse(status_code=400, content={"detail": exc.message})
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from kallisti import __version__
+from kallisti.cli.halt import halt, resume
 from kallisti.cli.modules import modules
 from kallisti.cli.report import report
 from kallisti.cli.run import run
@@ -26,6 +27,8 @@ app.command()(run)
 app.command()(report)
 app.command()(modules)
 app.add_typer(token, name="token")
+app.command()(halt)
+app.command()(resume)
 
 
 @app.command()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 
@@ -25,6 +27,30 @@ def _warn_open_access() -> None:
         "with this service's credentials. Bind to 127.0.0.1 or configure "
         "authentication before exposing it."
     )
+
+
+def _server_keeping_signals(config: Any) -> Any:
+    """A uvicorn server that does not re-raise SIGTERM once it has stopped.
+
+    uvicorn re-raises the signal after serving, which ends the process before
+    the in-process worker has stopped its trials (they would come back as lost
+    after a restart); here the worker closes them first, `stop_reason` shutdown.
+    """
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, self.handle_exit, signum, None)
+            try:
+                yield
+            finally:
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(signum)
+
+    return _Server(config)
 
 
 def serve(
@@ -49,7 +75,7 @@ def serve(
         _warn_open_access()
 
     async def run() -> None:
-        server = uvicorn.Server(
+        server = _server_keeping_signals(
             uvicorn.Config(
                 service.app,
                 host=settings.host,

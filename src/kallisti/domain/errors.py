@@ -6,6 +6,7 @@ The hierarchy::
     ├── NotFound                 an id names nothing (API: 404)
     ├── Conflict                 valid request, but the state forbids it (API: 403)
     │   └── TrialNotStoppable    stop asked of a trial that has ended
+    ├── Refused                  a safety rule refuses new chaos now (API: 409)
     ├── InvalidInput             a value breaks a rule beyond the schema (API: 400)
     ├── StepError                a step could not run or did not hold; ends the step
     │   ├── UnknownModuleName    `do` names a namespace no module serves
@@ -34,6 +35,7 @@ __all__ = [
     "KallistiError",
     "MissingParameterValueError",
     "NotFound",
+    "Refused",
     "StepError",
     "StepFailed",
     "StepTimedOut",
@@ -81,6 +83,11 @@ class TrialNotStoppable(Conflict):
             "'Scheduled' or 'In Progress' trials can be stopped.",
             client_message="Trial has either not started or already set to stop.",
         )
+
+
+class Refused(KallistiError):
+    """Raised when a trial may not start now: the halt switch is on, or a
+    blackout window is open. The message names the reason or the window."""
 
 
 class InvalidInput(KallistiError):

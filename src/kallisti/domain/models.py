@@ -29,6 +29,7 @@ __all__ = [
     "ExperimentCreate",
     "ExperimentPublic",
     "ExperimentUpdate",
+    "Guard",
     "Step",
     "TrialCreate",
     "TrialPublic",
@@ -224,6 +225,37 @@ class Step(BaseModel):
 StepList = Annotated[list[Step], Field(max_length=MAX_STEPS)]
 
 
+class Guard(Step):
+    """A probe run beside the steps; the trial stops when it keeps failing."""
+
+    interval_seconds: float = Field(
+        default=5.0,
+        ge=0.05,
+        le=24 * 3600,
+        allow_inf_nan=False,
+        description="Time between two runs of the probe.",
+    )
+    tolerance: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="Consecutive failures allowed before the guard trips.",
+    )
+
+    @property
+    def name(self) -> str:
+        return self.title
+
+
+GuardList = Annotated[list[Guard], Field(max_length=MAX_STEPS)]
+# Safety limits (optional, additive): a trial's longest run, and how many
+# trials of one experiment may run at once.
+MaxDuration = Annotated[
+    float, Field(gt=0, le=MAX_STEP_TIMEOUT_SECONDS, allow_inf_nan=False)
+]
+MaxConcurrent = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
 class _ExperimentFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -232,6 +264,15 @@ class _ExperimentFields(BaseModel):
     parameters: JsonObject = Field(default_factory=dict)
     pre_steps: StepList = Field(default_factory=list)
     post_steps: StepList = Field(default_factory=list)
+    guards: GuardList | None = Field(
+        default=None, description="Probes run beside the steps; one failing stops."
+    )
+    max_duration_seconds: MaxDuration | None = Field(
+        default=None, description="A trial running longer is stopped."
+    )
+    max_concurrent_trials: MaxConcurrent | None = Field(
+        default=None, description="More trials of this experiment wait their turn."
+    )
 
 
 class ExperimentCreate(_ExperimentFields):
@@ -253,6 +294,9 @@ class ExperimentUpdate(BaseModel):
     pre_steps: StepList | None = None
     steps: StepList | None = None
     post_steps: StepList | None = None
+    guards: GuardList | None = None
+    max_duration_seconds: MaxDuration | None = None
+    max_concurrent_trials: MaxConcurrent | None = None
 
     @field_validator(
         "name", "steps", "metadata", "parameters", "pre_steps", "post_steps"
@@ -307,6 +351,12 @@ class TrialCreate(BaseModel):
         description="Where the trial came from, kept as sent (as Kallisti does); "
         "default `api`.",
     )
+    guards: GuardList | None = Field(
+        default=None, description="Replace the experiment's guards for this trial."
+    )
+    max_duration_seconds: MaxDuration | None = Field(
+        default=None, description="Stop the trial once it has run this long."
+    )
 
 
 class TrialPublic(BaseModel):
@@ -328,6 +378,19 @@ class TrialPublic(BaseModel):
     initiated_from: str
     dry_run: bool = False
     schedule_id: UUID | None = None
+    guards: list[dict[str, Any]] | None = None
+    max_duration_seconds: float | None = None
+    stop_reason: str | None = Field(
+        default=None,
+        description="Why it ended early: user, guard:<name>, halt, max_duration, "
+        "worker_lost, shutdown.",
+    )
+    waiting_for: str | None = Field(
+        default=None, description="What a Scheduled trial waits for (a target)."
+    )
+    residual_faults: list[dict[str, Any]] | None = Field(
+        default=None, description="Faults still in place after the post steps."
+    )
     created_at: datetime
     executed_at: datetime | None
     completed_at: datetime | None

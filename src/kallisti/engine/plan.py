@@ -35,10 +35,14 @@ class StopSignal:
     def __init__(self) -> None:
         self._event = asyncio.Event()
         self.reason = ""
+        self.cause = ""
+        """The trial's `stop_reason`: user, guard:<name>, halt, max_duration, ..."""
 
-    def request(self, reason: str) -> None:
+    def request(self, reason: str, cause: str = "user") -> None:
+        """Ask for a stop; the first request's reason and cause are kept."""
         if not self._event.is_set():
             self.reason = reason
+            self.cause = cause
             self._event.set()
 
     @property

@@ -58,7 +58,11 @@ def claim_scheduled(
     conn: Connection, worker_id: str, now: datetime, lease_until: datetime, limit: int
 ) -> Sequence[sa.Row[Any]]:
     """Claim up to `limit` Scheduled trials, oldest first; return their rows."""
-    scheduled = trials.c.status == TrialStatus.SCHEDULED.value
+    # A trial waiting for a target or its turn is looked at again from
+    # `not_before`, not at every poll.
+    scheduled = (trials.c.status == TrialStatus.SCHEDULED.value) & (
+        trials.c.not_before.is_(None) | (trials.c.not_before <= now)
+    )
     statement = (
         trials.update()
         .where(trials.c.id.in_(_pick(conn, scheduled, limit)))
@@ -114,14 +118,15 @@ def renew_leases(
     return set(conn.execute(statement).scalars())
 
 
-def stop_requests(conn: Connection, worker_id: str) -> list[tuple[str, str]]:
-    """Return (id, reason) of this worker's trials that were asked to stop."""
-    statement = sa.select(trials.c.id, trials.c.stop_reason).where(
+def stop_requests(conn: Connection, worker_id: str) -> list[tuple[str, str, str]]:
+    """Return (id, reason, cause) of this worker's trials that were asked to stop."""
+    statement = sa.select(trials.c.id, trials.c.stop_reason, trials.c.stop_cause).where(
         (trials.c.worker_id == worker_id)
         & (trials.c.status == TrialStatus.STOP_INITIATED.value)
     )
     return [
-        (row.id, row.stop_reason or "stop requested") for row in conn.execute(statement)
+        (row.id, row.stop_reason or "stop requested", row.stop_cause or "user")
+        for row in conn.execute(statement)
     ]
 
 
@@ -142,8 +147,11 @@ def close_trial(
     status: TrialStatus,
     record: dict[str, Any],
     now: datetime,
+    *,
+    stop_cause: str | None = None,
 ) -> bool:
-    """Write the complete record and the terminal status together."""
+    """Write the complete record and the terminal status together (and why it
+    ended early, when it did)."""
     statement = (
         trials.update()
         .where(_held(trial_id, worker_id))
@@ -153,6 +161,7 @@ def close_trial(
             completed_at=now,
             worker_id=None,
             lease_expires_at=None,
+            **({} if stop_cause is None else {"stop_cause": stop_cause}),
         )
     )
     return conn.execute(statement).rowcount == 1

@@ -23,6 +23,7 @@ from kallisti.domain.models import (
     TrialStatus,
 )
 from kallisti.domain.record import SECTIONS, Clock, TrialRecord, utc_now
+from kallisti.domain.safety import StopCause
 from kallisti.domain.secrets import restore_masked
 from kallisti.store.base import Repository
 from kallisti.store.tables import experiments, trials
@@ -52,9 +53,19 @@ class TrialFilter:
     include_deleted_experiments: bool = False
 
 
-def _steps_json(model: ExperimentCreate | ExperimentUpdate, field: str) -> Any:
+def _steps_json(
+    model: ExperimentCreate | ExperimentUpdate | TrialCreate, field: str
+) -> Any:
     steps = getattr(model, field)
     return None if steps is None else [s.model_dump() for s in steps]
+
+
+def _safety_values(data: ExperimentCreate) -> dict[str, Any]:
+    return {
+        "guards": _steps_json(data, "guards"),
+        "max_duration_seconds": data.max_duration_seconds,
+        "max_concurrent_trials": data.max_concurrent_trials,
+    }
 
 
 def _experiment(row: sa.RowMapping) -> ExperimentPublic:
@@ -81,6 +92,7 @@ class ExperimentRepository(Repository):
             "metadata": data.metadata,
             "parameters": data.parameters,
             **{section: _steps_json(data, section) for section in SECTIONS},
+            **_safety_values(data),
             "created_by": created_by,
             "created_at": now,
             "updated_at": now,
@@ -124,6 +136,7 @@ class ExperimentRepository(Repository):
             "metadata": data.metadata,
             "parameters": data.parameters,
             **{section: _steps_json(data, section) for section in SECTIONS},
+            **_safety_values(data),
         }
         return self._change(experiment_id, changes)
 
@@ -132,7 +145,9 @@ class ExperimentRepository(Repository):
     ) -> ExperimentPublic:
         changes = {
             field: (
-                _steps_json(data, field) if field in SECTIONS else getattr(data, field)
+                _steps_json(data, field)
+                if field in (*SECTIONS, "guards")
+                else getattr(data, field)
             )
             for field in data.model_fields_set
         }
@@ -220,6 +235,11 @@ _TRIAL_COLUMNS = (
     trials.c.created_at,
     trials.c.executed_at,
     trials.c.completed_at,
+    trials.c.guards,
+    trials.c.max_duration_seconds,
+    trials.c.stop_cause.label("stop_reason"),
+    trials.c.waiting_for,
+    trials.c.residual_faults,
 )
 
 
@@ -232,6 +252,11 @@ def _trial(row: Mapping[str, Any] | sa.RowMapping) -> TrialPublic:
 
 class TrialRepository(Repository):
     """Trials: created here, run by workers, never deleted or edited afterwards."""
+
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        super().__init__(engine, clock)
+        self.before_create: list[Callable[[Connection], None]] = []
+        """Run in the creating transaction; may refuse (the halt switch)."""
 
     def create(
         self,
@@ -255,6 +280,8 @@ class TrialRepository(Repository):
                     schedule_id=schedule_id,
                     conn=own,
                 )
+        for check in self.before_create:
+            check(conn)
         row = conn.execute(*_live(request.experiment)).mappings().first()
         if row is None:
             raise InvalidInput(
@@ -275,6 +302,8 @@ class TrialRepository(Repository):
             "initiated_from": initiated_from,
             "schedule_id": None if schedule_id is None else str(schedule_id),
             "dry_run": request.dry_run,
+            "guards": _steps_json(request, "guards"),
+            "max_duration_seconds": request.max_duration_seconds,
             "created_at": self._clock(),
         }
         conn.execute(trials.insert().values(values))
@@ -344,6 +373,7 @@ class TrialRepository(Repository):
                 .values(
                     status=TrialStatus.STOPPED.value,
                     stop_reason=reason,
+                    stop_cause=StopCause.USER.value,
                     trial_record=record.to_json(),
                     completed_at=now,
                 )
@@ -352,7 +382,11 @@ class TrialRepository(Repository):
                 conn.execute(
                     trials.update()
                     .where(by_id & (trials.c.status == TrialStatus.IN_PROGRESS.value))
-                    .values(status=TrialStatus.STOP_INITIATED.value, stop_reason=reason)
+                    .values(
+                        status=TrialStatus.STOP_INITIATED.value,
+                        stop_reason=reason,
+                        stop_cause=StopCause.USER.value,
+                    )
                 )
             row = (
                 conn.execute(sa.select(*_TRIAL_COLUMNS).where(by_id)).mappings().first()

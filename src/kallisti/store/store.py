@@ -12,6 +12,7 @@ from kallisti.store.db import WRITE_OPTION, create_db_engine, write_lock
 from kallisti.store.migrate import upgrade_to_head
 from kallisti.store.notifications import NotificationRepository
 from kallisti.store.repositories import ExperimentRepository, TrialRepository
+from kallisti.store.safety import SafetyRepository
 from kallisti.store.schedules import ScheduleRepository
 from kallisti.store.tokens import TokenRepository
 
@@ -31,6 +32,8 @@ class Store:
         self.notifications = NotificationRepository(self.engine, clock)
         self.tokens = TokenRepository(self.engine, clock)
         self.experiments.on_soft_delete.append(self.schedules.delete_for_experiment)
+        self.safety = SafetyRepository(self.engine, clock)
+        self.trials.before_create.append(self.safety.check_may_start)
 
     @property
     def dialect(self) -> str:

@@ -13,10 +13,13 @@ __all__ = [
     "audit_head",
     "audit_log",
     "experiments",
+    "fault_ledger",
     "machine_tokens",
     "metadata",
     "notification_settings",
+    "safety_switches",
     "schedules",
+    "target_leases",
     "trials",
 ]
 
@@ -63,6 +66,10 @@ experiments = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("deleted_at", UTCDateTime, nullable=True),
+    # Safety (optional): guards, limits.
+    sa.Column("guards", JSON, nullable=True),
+    sa.Column("max_duration_seconds", sa.Float, nullable=True),
+    sa.Column("max_concurrent_trials", sa.Integer, nullable=True),
     sa.Index("ix_experiments_created_at", "created_at"),
 )
 
@@ -91,6 +98,15 @@ trials = sa.Table(
     sa.Column("worker_id", sa.String(255), nullable=True),
     sa.Column("lease_expires_at", UTCDateTime, nullable=True),
     sa.Column("stop_reason", sa.Text, nullable=True),
+    # Safety: the request's guards and limit, why it ended early (`user`,
+    # `halt`, `guard:<name>`, ...), what it waits for, faults left behind.
+    sa.Column("guards", JSON, nullable=True),
+    sa.Column("max_duration_seconds", sa.Float, nullable=True),
+    sa.Column("stop_cause", sa.String(300), nullable=True),
+    sa.Column("waiting_for", sa.Text, nullable=True),
+    sa.Column("waiting_since", UTCDateTime, nullable=True),
+    sa.Column("not_before", UTCDateTime, nullable=True),
+    sa.Column("residual_faults", JSON, nullable=True),
     sa.Index("ix_trials_status_created_at", "status", "created_at"),
     sa.Index("ix_trials_experiment_id_created_at", "experiment_id", "created_at"),
     sa.Index("ix_trials_created_at", "created_at"),
@@ -139,6 +155,49 @@ notification_settings = sa.Table(
 )
 
 sa.Index("ix_trials_schedule_id_created_at", trials.c.schedule_id, trials.c.created_at)
+
+# --- Safety of the blast ---
+
+# A single row (id 1): the halt switch and the blackout windows.
+safety_switches = sa.Table(
+    "safety_switches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("halted", sa.Boolean, nullable=False),
+    sa.Column("halt_reason", sa.Text, nullable=True),
+    sa.Column("halted_by", sa.String(255), nullable=True),
+    sa.Column("halted_at", UTCDateTime, nullable=True),
+    sa.Column("blackout_windows", JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A running trial holds its targets; a lease is live while its trial runs
+# under a live worker lease.
+target_leases = sa.Table(
+    "target_leases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("trial_id", sa.String(36), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Index("ix_target_leases_trial_id", "trial_id"),
+)
+
+# What each changing action changed, written before it acts, and how to undo it.
+fault_ledger = sa.Table(
+    "fault_ledger",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("trial_id", sa.String(36), nullable=False),
+    sa.Column("step_name", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("change", sa.Text, nullable=False),
+    sa.Column("undo", JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_fault_ledger_trial_id", "trial_id"),
+)
 
 # --- Machine tokens and the audit trail (see kallisti.auth, store/audit.py) ---
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from kallisti.domain.models import TrialStatus
 from kallisti.domain.record import TrialRecord
+from kallisti.domain.safety import StopCause
+from kallisti.engine.plan import StopSignal
 from kallisti.store import Store
 from kallisti.store import claim as queries
 
@@ -28,10 +30,20 @@ _CLOSE_ATTEMPTS = 8
 class StoreRecorder:
     """The engine's `TrialRecorder` for one trial held by one worker."""
 
-    def __init__(self, store: Store, trial_id: str, worker_id: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        trial_id: str,
+        worker_id: str,
+        *,
+        stop: StopSignal | None = None,
+        recovering: bool = False,
+    ) -> None:
         self._store = store
         self._trial_id = trial_id
         self._worker_id = worker_id
+        self._stop = stop
+        self._recovering = recovering
         self._pending: TrialRecord | None = None
         self._writer: asyncio.Task[None] | None = None
         self.closing = False
@@ -90,8 +102,21 @@ class StoreRecorder:
                 extra={"trial_id": self._trial_id, "action": "close"},
             )
 
+    def _stop_cause(self, status: TrialStatus) -> str | None:
+        if self._recovering:
+            return StopCause.WORKER_LOST.value
+        if status is TrialStatus.STOPPED and self._stop is not None:
+            return self._stop.cause or StopCause.USER.value
+        return None
+
     def _close(self, status: TrialStatus, data: dict[str, Any]) -> bool:
         with self._store.write() as conn:
             return queries.close_trial(
-                conn, self._trial_id, self._worker_id, status, data, self._store.clock()
+                conn,
+                self._trial_id,
+                self._worker_id,
+                status,
+                data,
+                self._store.clock(),
+                stop_cause=self._stop_cause(status),
             )

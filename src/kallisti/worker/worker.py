@@ -19,8 +19,10 @@ from datetime import timedelta
 from typing import Any
 
 from kallisti.domain.models import ExperimentPublic, TrialStatus
+from kallisti.domain.safety import StopCause
 from kallisti.engine import StopSignal, TrialEngine, TrialPlan
 from kallisti.notifications import TrialNotifier
+from kallisti.safety import Admission
 from kallisti.settings import Settings
 from kallisti.store import Store
 from kallisti.store import claim as queries
@@ -83,6 +85,7 @@ class Worker:
             settings, store, on_fired=self.wake
         )
         self.notifier = TrialNotifier(settings, store)
+        self.admission = Admission(settings, store)
         self.on_trial_closed.append(self.notifier.trial_closed)
         self._running: dict[str, _Running] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -179,19 +182,34 @@ class Worker:
         now = self.store.clock()
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         with self.store.write() as conn:
-            return list(claim(conn, self.worker_id, now, lease_until, limit))
+            if claim is queries.claim_scheduled and not self.admission.may_claim(
+                conn, now
+            ):
+                return []
+            rows = list(claim(conn, self.worker_id, now, lease_until, limit))
+            if claim is queries.claim_scheduled:
+                rows = self.admission.admit(conn, rows, now)
+            return rows
 
     def _start(self, row: Any, *, recovering: bool) -> None:
         running = _Running(stop=StopSignal())
         self._running[row.id] = running
         if row.status == TrialStatus.STOP_INITIATED.value:
-            running.stop.request(row.stop_reason or "stop requested")
+            running.stop.request(
+                row.stop_reason or "stop requested", row.stop_cause or StopCause.USER
+            )
         running.task = asyncio.create_task(self._execute(row, running, recovering))
 
     async def _execute(self, row: Any, running: _Running, recovering: bool) -> None:
         trial_id = uuid.UUID(row.id)
         log_extra = {"trial_id": row.id, "action": "recover" if recovering else "run"}
-        recorder = StoreRecorder(self.store, row.id, self.worker_id)
+        recorder = StoreRecorder(
+            self.store,
+            row.id,
+            self.worker_id,
+            stop=running.stop,
+            recovering=recovering,
+        )
         running.recorder = recorder
         status: TrialStatus | None = None
         try:
@@ -277,18 +295,18 @@ class Worker:
                     "reading stop requests failed", extra={"action": "stop"}
                 )
                 continue
-            for trial_id, reason in requests:
+            for trial_id, reason, cause in requests:
                 running = self._running.get(trial_id)
                 if running is not None:
-                    running.stop.request(reason)
+                    running.stop.request(reason, cause)
 
-    def _stop_requests(self) -> list[tuple[str, str]]:
+    def _stop_requests(self) -> list[tuple[str, str, str]]:
         with self.store.read() as conn:
             return queries.stop_requests(conn, self.worker_id)
 
     async def _shutdown_running(self) -> None:
         for running in self._running.values():
-            running.stop.request(SHUTDOWN_REASON)
+            running.stop.request(SHUTDOWN_REASON, StopCause.SHUTDOWN)
         tasks = [r.task for r in self._running.values() if r.task is not None]
         if tasks:
             logger.info(

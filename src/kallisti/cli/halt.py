@@ -1,0 +1,53 @@
+"""`kallisti halt`, `kallisti resume`: the halt switch, on KALLISTI_DATABASE_URL."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+
+from kallisti.cli._common import configure_logging, console, load_settings
+
+__all__ = ["halt", "resume"]
+
+
+def _by() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid
+        return "cli"
+
+
+def halt(
+    reason: Annotated[str, typer.Option(help="Why chaos is halted.")],
+) -> None:
+    """Stop every running trial (post steps run) and refuse new ones until
+    `kallisti resume`."""
+    from kallisti.store import Store
+
+    configure_logging("WARNING")
+    if not reason.strip():
+        console.print("[red]--reason must say why[/red]")
+        raise typer.Exit(2)
+    store = Store(load_settings().database_url)
+    try:
+        store.migrate()
+        switch = store.safety.halt(reason.strip(), by=_by())
+    finally:
+        store.close()
+    console.print(f"Chaos halted by {switch.by}: {switch.reason}")
+
+
+def resume() -> None:
+    """Lift the halt switch: trials may start again."""
+    from kallisti.store import Store
+
+    configure_logging("WARNING")
+    store = Store(load_settings().database_url)
+    try:
+        store.migrate()
+        store.safety.resume()
+    finally:
+        store.close()
+    console.print("Chaos resumed: trials may start again.")

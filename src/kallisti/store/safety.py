@@ -1,0 +1,221 @@
+"""The safety rows: the halt switch, blackout windows, target leases.
+
+Invariants, whichever the database:
+- the halt switch and the trial it would refuse never race: creating a trial
+  reads the switch row FOR SHARE (PostgreSQL) in the creating transaction, and
+  halting updates that row before it stops the trials, so a trial is either
+  refused or seen (and stopped) by the halt; SQLite serialises the writers;
+- target leases are taken one trial at a time (a transaction-scoped advisory
+  lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), so two trials never both see
+  a target free;
+- a lease is live while its trial runs under a live worker lease: a lost
+  worker's leases lapse with it, with no clean-up needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import TypeAdapter
+from sqlalchemy import Connection
+
+from kallisti.domain.errors import Refused
+from kallisti.domain.models import TrialStatus
+from kallisti.domain.record import TrialRecord
+from kallisti.domain.safety import (
+    BlackoutWindow,
+    HaltPublic,
+    StopCause,
+    open_window,
+    targets_overlap,
+)
+from kallisti.store.base import Repository
+from kallisti.store.tables import safety_switches, target_leases, trials
+
+__all__ = ["LeaseHolder", "SafetyRepository", "halted", "open_blackout"]
+
+_WINDOWS = TypeAdapter(list[BlackoutWindow])
+_RUNNING = (TrialStatus.IN_PROGRESS.value, TrialStatus.STOP_INITIATED.value)
+# Any fixed number: the key of the lock that serialises lease taking.
+_LEASE_LOCK_KEY = 0x6B616C6C
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who holds a target another trial wants."""
+
+    trial_id: str
+    target: str
+
+
+def _switch(conn: Connection, *, lock: bool = False) -> Any:
+    query = sa.select(safety_switches).where(safety_switches.c.id == 1)
+    if lock:
+        query = query.with_for_update(read=True)
+    return conn.execute(query).first()
+
+
+def halted(conn: Connection) -> HaltPublic:
+    """The halt switch as it is in this transaction."""
+    row = _switch(conn)
+    if row is None or not row.halted:
+        return HaltPublic(halted=False)
+    return HaltPublic(
+        halted=True, reason=row.halt_reason, by=row.halted_by, at=row.halted_at
+    )
+
+
+def open_blackout(
+    conn: Connection, now: datetime, configured: Sequence[BlackoutWindow] = ()
+) -> BlackoutWindow | None:
+    """The blackout window open at `now` (the stored ones, then the configured)."""
+    row = _switch(conn)
+    stored = _WINDOWS.validate_python(row.blackout_windows) if row else []
+    return open_window([*stored, *configured], now)
+
+
+class SafetyRepository(Repository):
+    """The halt switch, blackout windows and target leases."""
+
+    configured_windows: tuple[BlackoutWindow, ...] = ()
+    """Windows from KALLISTI_BLACKOUT_WINDOWS, besides the stored ones."""
+
+    def check_may_start(self, conn: Connection) -> None:
+        """Refuse a new trial while halted or in a blackout window.
+
+        Runs in the creating transaction. Raises `Refused` naming the reason.
+        """
+        row = _switch(conn, lock=True)
+        if row is not None and row.halted:
+            raise Refused(
+                f"Chaos is halted by {row.halted_by}: {row.halt_reason}. "
+                "No trial starts until it is resumed (DELETE /api/v1/halt)."
+            )
+        window = open_blackout(conn, self._clock(), self.configured_windows)
+        if window is not None:
+            raise Refused(
+                f"The blackout window {window.name!r} is open: no trial starts "
+                "while it lasts."
+            )
+
+    def halt_state(self) -> HaltPublic:
+        with self._read() as conn:
+            return halted(conn)
+
+    def halt(self, reason: str, by: str) -> HaltPublic:
+        """Turn the halt switch on and stop every Scheduled or In Progress trial.
+
+        Scheduled trials end `Stopped` at once; In Progress ones turn
+        `Stop Initiated` and their workers stop them (post steps run).
+        """
+        now = self._clock()
+        why = f"halted by {by}: {reason}"
+        record = TrialRecord(clock=lambda: now)
+        record.result(f"Trial Stopped before it started: {why}. Nothing ran.", "ERROR")
+        with self._write() as conn:
+            conn.execute(
+                safety_switches.update()
+                .where(safety_switches.c.id == 1)
+                .values(
+                    halted=True,
+                    halt_reason=reason,
+                    halted_by=by,
+                    halted_at=now,
+                    updated_at=now,
+                )
+            )
+            conn.execute(
+                trials.update()
+                .where(trials.c.status == TrialStatus.SCHEDULED.value)
+                .values(
+                    status=TrialStatus.STOPPED.value,
+                    stop_reason=why,
+                    stop_cause=StopCause.HALT.value,
+                    trial_record=record.to_json(),
+                    completed_at=now,
+                )
+            )
+            conn.execute(
+                trials.update()
+                .where(trials.c.status == TrialStatus.IN_PROGRESS.value)
+                .values(
+                    status=TrialStatus.STOP_INITIATED.value,
+                    stop_reason=why,
+                    stop_cause=StopCause.HALT.value,
+                )
+            )
+            return halted(conn)
+
+    def resume(self) -> HaltPublic:
+        """Turn the halt switch off: trials may start again."""
+        with self._write() as conn:
+            conn.execute(
+                safety_switches.update()
+                .where(safety_switches.c.id == 1)
+                .values(
+                    halted=False,
+                    halt_reason=None,
+                    halted_by=None,
+                    halted_at=None,
+                    updated_at=self._clock(),
+                )
+            )
+            return halted(conn)
+
+    def blackout_windows(self) -> list[BlackoutWindow]:
+        with self._read() as conn:
+            row = _switch(conn)
+        return _WINDOWS.validate_python(row.blackout_windows) if row else []
+
+    def replace_blackout_windows(
+        self, windows: list[BlackoutWindow]
+    ) -> list[BlackoutWindow]:
+        with self._write() as conn:
+            conn.execute(
+                safety_switches.update()
+                .where(safety_switches.c.id == 1)
+                .values(
+                    blackout_windows=_WINDOWS.dump_python(windows, mode="json"),
+                    updated_at=self._clock(),
+                )
+            )
+        return windows
+
+
+def take_leases(
+    conn: Connection, trial_id: str, targets: Iterable[str], now: datetime
+) -> LeaseHolder | None:
+    """Lease `targets` to the trial, or return who holds one of them.
+
+    All or nothing: on a conflict no lease is taken.
+    """
+    wanted = sorted(set(targets))
+    if not wanted:
+        return None
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LEASE_LOCK_KEY)))
+    live = conn.execute(
+        sa.select(target_leases.c.trial_id, target_leases.c.target)
+        .join(trials, trials.c.id == target_leases.c.trial_id)
+        .where(trials.c.status.in_(_RUNNING))
+        .where(trials.c.lease_expires_at >= now)
+        .where(target_leases.c.trial_id != trial_id)
+    ).all()
+    for held in live:
+        for target in wanted:
+            if targets_overlap(held.target, target):
+                return LeaseHolder(trial_id=held.trial_id, target=held.target)
+    conn.execute(target_leases.delete().where(target_leases.c.trial_id == trial_id))
+    conn.execute(
+        target_leases.insert(),
+        [{"trial_id": trial_id, "target": t, "acquired_at": now} for t in wanted],
+    )
+    return None
+
+
+def release_leases(conn: Connection, trial_id: str) -> None:
+    conn.execute(target_leases.delete().where(target_leases.c.trial_id == trial_id))
