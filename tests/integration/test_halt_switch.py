@@ -111,7 +111,7 @@ def test_halt_stops_running_trials_after_their_post_steps_and_refuses_new_ones(
     switch = halt_api.get("/api/v1/halt").json()
     assert switch["halted"] is True
     assert switch["reason"] == "checkout is down"
-    assert switch["by"] == "unknown"
+    assert switch["by"] == "anonymous_user"
     assert switch["at"] is not None
 
 
