@@ -66,7 +66,8 @@ def test_xml_report_renders_as_a_readable_page_in_chromium(
 ) -> None:
     experiment, (passed, failed) = _trials(api, probe_target)
 
-    page.goto(f"{service.url}/api/v1/report?experiment={experiment['id']}")
+    report = f"{service.url}/api/v1/report?format=xml&experiment={experiment['id']}"
+    page.goto(report)
     page.screenshot(path=str(tmp_path / "kallisti-report.png"), full_page=True)
     text = page.inner_text("body")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from kallisti import __version__
 from kallisti.api.deps import Anyone, ServiceState
@@ -109,6 +109,10 @@ def create_app(
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_alias(_: Anyone) -> RedirectResponse:
         return RedirectResponse(OPENAPI_URL)
+
+    @app.get("/swagger.json", include_in_schema=False)
+    def swagger_document(_: Anyone) -> JSONResponse:  # Kallisti's document address
+        return JSONResponse(app.openapi())
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TrailingSlashMiddleware)

@@ -116,6 +116,8 @@ class TrialReport:
     completed_at: datetime | None
     record: dict[str, Any]
     steps: list[StepRun]
+    stored_record: dict[str, Any] = field(default_factory=dict)
+    """The record as stored (masked): Kallisti's report shows it unchanged."""
 
     @property
     def result(self) -> list[str]:
@@ -128,14 +130,10 @@ class TrialReport:
         return max(0.0, (self.completed_at - self.executed_at).total_seconds())
 
     def kallisti_json(self) -> dict[str, Any]:
-        """The trial in the shape of Kallisti's report serializer."""
-        record: dict[str, Any] = {
-            section: self.record[section]
-            for section in SECTIONS
-            if self.record.get(section)
-        }
-        if self.result:
-            # Kallisti keeps the closing lines as a log entry: {"logs": [...]}.
+        """The trial in the shape of Kallisti's report serializer, whose
+        `trial_record` is the stored record and `records` its Python text."""
+        record = dict(self.stored_record)
+        if "result" in record:
             record["result"] = [{"logs": self.result}]
         return {
             "id": self.id,
@@ -148,6 +146,7 @@ class TrialReport:
             "completed_at": iso_time(self.completed_at),
             "initiated_by": self.initiated_by,
             "initiated_from": self.initiated_from,
+            "records": str(record),
         }
 
 
@@ -251,6 +250,7 @@ def _trial(row: dict[str, Any]) -> TrialReport:
         completed_at=row["completed_at"],
         record=record,
         steps=_step_runs(record, snapshot, status),
+        stored_record=mask_secret_fields(raw_record),
     )
 
 
