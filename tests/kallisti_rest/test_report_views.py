@@ -53,8 +53,10 @@ def _report(client: httpx.Client, query: str = "") -> list[Any]:
 
 def _report_of(experiment: dict[str, Any], trials: list[dict[str, Any]]) -> Any:
     """`ReportSerializer(experiment).data`, from the API's answers."""
-    fields = ("id", "name", "description", "metadata", "parameters")
-    fields += ("pre_steps", "steps", "post_steps")
+    fields = [
+        *("id", "name", "description", "metadata", "parameters"),
+        *("pre_steps", "steps", "post_steps"),
+    ]
     expected = {field: experiment[field] for field in fields}
     expected["trials"] = [
         {
