@@ -9,6 +9,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -44,11 +45,15 @@ class IdentityProvider:
     def __init__(self) -> None:
         self.keys = [SigningKey("RS256"), SigningKey("ES256")]
         self.available = True
+        self.signed_in_as: tuple[str, list[str]] = ("alice", ["viewer"])
         self.fetches = 0
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path.startswith("/authorize"):
+                    self._authorize()
+                    return
                 provider.fetches += 1
                 if not provider.available:
                     self.send_response(503)
@@ -62,12 +67,34 @@ class IdentityProvider:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _authorize(self) -> None:
+                # OAuth2 implicit flow: the user is taken to have signed in as
+                # `provider.signed_in_as`; the token goes back in the fragment.
+                query = parse_qs(urlsplit(self.path).query)
+                subject, roles = provider.signed_in_as
+                answer = urlencode(
+                    {
+                        "access_token": provider.token(subject, roles=roles),
+                        "token_type": "Bearer",
+                        "state": query.get("state", [""])[0],
+                    }
+                )
+                self.send_response(302)
+                self.send_header("Location", f"{query['redirect_uri'][0]}#{answer}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def log_message(self, *args: Any) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def authorize_url(self) -> str:
+        """OAuth2 authorization endpoint (implicit flow)."""
+        return f"http://127.0.0.1:{self._server.server_port}/authorize"
 
     @property
     def jwks_url(self) -> str:

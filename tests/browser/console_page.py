@@ -12,7 +12,13 @@ import httpx
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-__all__ = ["Console", "ExperimentMaker", "experiment_body", "make_experiment_with"]
+__all__ = [
+    "SCREENSHOTS",
+    "Console",
+    "ExperimentMaker",
+    "experiment_body",
+    "make_experiment_with",
+]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 expect.set_options(timeout=15_000)

@@ -3,15 +3,17 @@ token, and shows only what the caller's roles allow."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
-from console_page import Console, ExperimentMaker
-from playwright.sync_api import Page, expect
+from console_page import SCREENSHOTS, Console, ExperimentMaker
+from playwright.sync_api import Browser, Page, expect
 
-from identity_provider import IdentityProvider
-from support import ServiceThread
+from identity_provider import AUDIENCE, ISSUER, IdentityProvider
+from support import ServiceThread, running_service, service_settings
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 WAIT = {"step": "Pause", "do": "cm.wait", "where": {"time_in_seconds": 0}}
 
@@ -25,6 +27,7 @@ def _sign_in(console: Console, token: str, fragment: str = "") -> Page:
     return page
 
 
+@sqlite_only
 def test_console_asks_for_a_sign_in_and_refuses_a_bad_token(
     secured_console: Console, identity_provider: IdentityProvider
 ) -> None:
@@ -35,6 +38,7 @@ def test_console_asks_for_a_sign_in_and_refuses_a_bad_token(
     assert secured_console.serious_accessibility_violations() == []
 
 
+@sqlite_only
 def test_viewer_sees_experiments_but_no_controls_that_change_them(
     secured_console: Console,
     identity_provider: IdentityProvider,
@@ -61,6 +65,7 @@ def test_viewer_sees_experiments_but_no_controls_that_change_them(
     expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
 
 
+@sqlite_only
 def test_operator_runs_a_trial_but_cannot_edit(
     secured_console: Console,
     identity_provider: IdentityProvider,
@@ -78,3 +83,47 @@ def test_operator_runs_a_trial_but_cannot_edit(
     expect(page.locator(".trial-bar .status")).to_have_text("Succeeded")
     trials = api.get("/api/v1/trial", params={"experiment": experiment["id"]}).json()
     assert [t["initiated_by"] for t in trials] == ["otto"]
+
+
+@pytest.fixture
+def oauth2_service(
+    database_urls: dict[str, str], identity_provider: IdentityProvider
+) -> Iterator[ServiceThread]:
+    """Access control on, with an OAuth2 provider (implicit flow) configured."""
+    settings = service_settings(
+        database_urls["sqlite"],
+        run_worker=False,
+        auth_flow="implicit",
+        auth_url=identity_provider.authorize_url,
+        auth_client_id="kallisti-console",
+        auth_jwks_url=identity_provider.jwks_url,
+        auth_jwt_audience=AUDIENCE,
+        auth_jwt_issuer=ISSUER,
+        auth_roles_claim="roles",
+    )
+    with running_service(settings) as thread:
+        yield thread
+
+
+def test_sign_in_through_the_configured_oauth2_provider(
+    browser: Browser,
+    oauth2_service: ServiceThread,
+    identity_provider: IdentityProvider,
+    request: pytest.FixtureRequest,
+) -> None:
+    identity_provider.signed_in_as = ("olivia", ["editor"])
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{oauth2_service.url}/ui#/experiments")
+        expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+        page.get_by_role("button", name="Sign in with your identity provider").click()
+
+        expect(page.locator("#session")).to_contain_text("olivia (editor)")
+        expect(page.get_by_role("heading", level=1, name="Kallisti")).to_be_visible()
+        assert "access_token" not in page.url
+        page.get_by_role("link", name="Experiments", exact=True).click()
+        expect(page.get_by_role("link", name="New experiment")).to_be_visible()
+        page.screenshot(path=str(SCREENSHOTS / "oauth2-signed-in.png"))
+    finally:
+        context.close()
