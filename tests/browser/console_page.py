@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 __all__ = [
     "SCREENSHOTS",
     "Console",
     "ExperimentMaker",
+    "console_on",
     "experiment_body",
     "make_experiment_with",
 ]
@@ -52,6 +55,37 @@ class Console:
         results = Axe().run(self.page)
         violations: list[dict[str, Any]] = results.response["violations"]
         return [v for v in violations if v["impact"] in ("serious", "critical")]
+
+
+@contextmanager
+def console_on(browser: Browser, url: str, test_name: str) -> Iterator[Console]:
+    """A fresh browser context on the console at `url`; on leaving, a last
+    screenshot, and no page error or outside request may have happened."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    page = context.new_page()
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", test_name).strip("-")
+    view = Console(page=page, base_url=url, name=name)
+    page.on("request", lambda r: view.requests.append(r.url))
+    page.on("pageerror", lambda error: view.errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            view.errors.append(message.text)
+            if (
+                message.type == "error"
+                # Chromium logs each 4xx answer; the tests provoke some on purpose.
+                and not message.text.startswith("Failed to load resource")
+            )
+            else None
+        ),
+    )
+    yield view
+    view.shot("end")
+    context.close()
+    assert view.errors == [], view.errors
+    assert view.outside_requests() == []
 
 
 def experiment_body(name: str, target_url: str) -> dict[str, Any]:

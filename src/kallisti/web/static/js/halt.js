@@ -16,7 +16,7 @@ async function activeTrials() {
 
 function askReason(count) {
   return new Promise((resolve) => {
-    const reason = h("input", { id: "halt-reason", type: "text", required: true, autocomplete: "off" });
+    const reason = h("input", { id: "halt-reason", type: "text", "aria-required": "true", autocomplete: "off" });
     const problem = h("p", { class: "field-error", role: "alert" });
     const dialog = h("dialog", { class: "confirm", "aria-labelledby": "halt-title", "aria-describedby": "halt-what" });
     const done = (answer) => {
