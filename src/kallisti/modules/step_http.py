@@ -48,8 +48,11 @@ class StepSession(requests.Session):
         if self._held_back is not None and method.upper() not in _READ_METHODS:
             self._held_back(method.upper(), url, kwargs.get("json"))
             return _empty_answer(url)
-        kwargs.setdefault("timeout", self._timeout)
-        if kwargs["timeout"] is None:
+        return self.fetch(method, url, **kwargs)
+
+    def fetch(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send even in a dry run: for a POST that changes nothing (a token)."""
+        if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
         return super().request(method, url, **kwargs)
 
