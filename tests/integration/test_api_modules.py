@@ -52,4 +52,4 @@ def test_one_namespace_is_readable_alone_and_an_unknown_one_is_404(
     ]
     missing = api.get("/api/v1/modules/nope")
     assert missing.status_code == 404
-    assert "nope" in missing.json()["detail"]
+    assert missing.json()["detail"] == "Not found."
