@@ -23,6 +23,7 @@ from kallisti.domain.limits import capped, capped_values
 from kallisti.domain.secrets import SecretRedactor
 
 __all__ = [
+    "GUARDS",
     "SECTIONS",
     "Clock",
     "Section",
@@ -34,6 +35,8 @@ __all__ = [
 
 Section = Literal["pre_steps", "steps", "post_steps"]
 SECTIONS: tuple[Section, ...] = ("pre_steps", "steps", "post_steps")
+# Guard runs (safety): kept beside the step sections, in the same entry shape.
+GUARDS: Literal["guards"] = "guards"
 Clock = Callable[[], datetime]
 
 
@@ -81,6 +84,11 @@ class StepLog:
         """The step has ended: later lines (from an abandoned action) are dropped."""
         self._closed = True
 
+    def discard(self) -> None:
+        """Take the entry out of the record (a guard run kept only while last)."""
+        self._closed = True
+        self._record.remove_entry(self._entry)
+
 
 class TrialRecord:
     """A trial record being written; `to_json()` gives the stored form."""
@@ -94,7 +102,8 @@ class TrialRecord:
     ) -> None:
         existing = existing or {}
         self._sections: dict[str, list[dict[str, Any]]] = {
-            section: deepcopy(list(existing.get(section, []))) for section in SECTIONS
+            section: deepcopy(list(existing.get(section, [])))
+            for section in (*SECTIONS, GUARDS)
         }
         self._result: list[str] = result_lines(existing)
         self.redactor = redactor or SecretRedactor()
@@ -106,7 +115,10 @@ class TrialRecord:
         self._on_change = callback
 
     def start_step(
-        self, section: Section, name: str, parameters: Mapping[str, Any]
+        self,
+        section: Section | Literal["guards"],
+        name: str,
+        parameters: Mapping[str, Any],
     ) -> StepLog:
         """Add a step entry to `section` and return its log."""
         entry = {
@@ -117,6 +129,13 @@ class TrialRecord:
         self._sections[section].append(entry)
         self._on_change()
         return StepLog(entry, self)
+
+    def remove_entry(self, entry: dict[str, Any]) -> None:
+        for entries in self._sections.values():
+            if any(e is entry for e in entries):
+                entries[:] = [e for e in entries if e is not entry]
+                self._on_change()
+                return
 
     def append_line(self, lines: list[str], level: str, message: str) -> None:
         # Masked before it is cut: a secret cut in half would escape the mask.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
-from kallisti.domain.models import Step, TrialStatus
+from kallisti.domain.models import Guard, Step, TrialStatus
 from kallisti.domain.record import TrialRecord
 
 __all__ = ["StopSignal", "TrialPlan", "TrialRecorder"]
@@ -24,6 +24,8 @@ class TrialPlan:
     post_steps: tuple[Step, ...]
     parameters: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
+    guards: tuple[Guard, ...] = ()
+    max_duration_seconds: float | None = None
 
 
 class StopSignal:

@@ -20,7 +20,7 @@ import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from kallisti.credentials import Credential, CredentialRegistry
 from kallisti.domain.errors import (
@@ -33,8 +33,15 @@ from kallisti.domain.errors import (
 )
 from kallisti.domain.expectations import check_all, parse_expectations
 from kallisti.domain.limits import capped
-from kallisti.domain.models import Step, TrialStatus
-from kallisti.domain.record import Clock, Section, StepLog, TrialRecord, utc_now
+from kallisti.domain.models import Guard, Step, TrialStatus
+from kallisti.domain.record import (
+    GUARDS,
+    Clock,
+    Section,
+    StepLog,
+    TrialRecord,
+    utc_now,
+)
 from kallisti.domain.secrets import (
     SecretRedactor,
     mask_secret_fields,
@@ -44,6 +51,7 @@ from kallisti.domain.templating import Templates
 from kallisti.engine.plan import StopSignal, TrialPlan, TrialRecorder
 from kallisti.modules.context import STEP_CONTEXT_PARAMETER, StepContext
 from kallisti.modules.registry import Action, ModuleRegistry
+from kallisti.safety import GuardRun, GuardWatch, stop_after
 
 __all__ = ["TrialEngine", "step_name"]
 
@@ -136,7 +144,7 @@ class TrialEngine:
     ) -> TrialStatus:
         templates = Templates(plan.parameters)
         missing: set[str] = set()
-        for step in (*plan.pre_steps, *plan.steps, *plan.post_steps):
+        for step in (*plan.pre_steps, *plan.steps, *plan.post_steps, *plan.guards):
             missing |= templates.missing(step.where)
         if missing:
             error = MissingParameterValueError(missing)
@@ -156,18 +164,39 @@ class TrialEngine:
             ("pre_steps", plan.pre_steps, TrialStatus.ABORTED),
             ("steps", plan.steps, TrialStatus.FAILED),
         )
-        for section, steps, failed_status in phases:
-            for step in steps:
-                if stop.requested:
+        # Safety beside the steps, until the post steps begin.
+        guards = GuardWatch(
+            plan.guards,
+            functools.partial(
+                self._run_guard, templates=templates, record=record, plan=plan
+            ),
+            stop.request,
+        )
+        guards.start()
+        deadline = (
+            None
+            if plan.max_duration_seconds is None
+            else asyncio.create_task(
+                stop_after(plan.max_duration_seconds, stop.request)
+            )
+        )
+        try:
+            for section, steps, failed_status in phases:
+                for step in steps:
+                    if stop.requested:
+                        break
+                    step_error = await self._run_step(
+                        section, step, templates, record, stop, plan
+                    )
+                    if step_error is not None:
+                        failure, status = _Failure(section, step_error), failed_status
+                        break
+                if failure is not None or stop.requested:
                     break
-                step_error = await self._run_step(
-                    section, step, templates, record, stop, plan
-                )
-                if step_error is not None:
-                    failure, status = _Failure(section, step_error), failed_status
-                    break
-            if failure is not None or stop.requested:
-                break
+        finally:
+            if deadline is not None:
+                deadline.cancel()
+            await guards.stop()
         if stop.requested:
             status = TrialStatus.STOPPED
 
@@ -206,14 +235,36 @@ class TrialEngine:
                 failures.append(_Failure("post_steps", error))
         return failures
 
+    async def _run_guard(
+        self,
+        guard: Guard,
+        *,
+        templates: Templates,
+        record: TrialRecord,
+        plan: TrialPlan,
+    ) -> GuardRun:
+        """One run of a guard's probe into the record's `guards` section."""
+        logs: list[StepLog] = []
+        try:
+            error = await self._run_step(
+                GUARDS, guard, templates, record, StopSignal(), plan, logs=logs
+            )
+        except asyncio.CancelledError:
+            for log in logs:  # cut short as the post steps begin: not a run
+                log.discard()
+            raise
+        return _GuardRun(error, logs[0])
+
     async def _run_step(
         self,
-        section: Section,
+        section: Section | Literal["guards"],
         step: Step,
         templates: Templates,
         record: TrialRecord,
         stop: StopSignal,
         plan: TrialPlan,
+        *,
+        logs: list[StepLog] | None = None,
     ) -> KallistiError | None:
         """Run one step into its log; return the error that ended it, if any."""
         render_error: StepFailed | None = None
@@ -228,7 +279,10 @@ class TrialEngine:
             if credentials_spec is None
             else {**where, "credentials": credentials_spec}
         )
-        log = record.start_step(section, step_name(step.do), recorded_parameters)
+        name = step.title if section == GUARDS else step_name(step.do)
+        log = record.start_step(section, name, recorded_parameters)
+        if logs is not None:
+            logs.append(log)
         try:
             error = await self._attempt(
                 step, where, credentials_spec, render_error, log, record, stop, plan
@@ -381,6 +435,15 @@ class TrialEngine:
         if stop_task in done:
             raise _Interrupted
         raise StepTimedOut(timeout)
+
+
+@dataclass
+class _GuardRun:
+    error: KallistiError | None
+    log: StepLog
+
+    def discard(self) -> None:
+        self.log.discard()
 
 
 def _driver_failure(err: Exception) -> StepFailed:

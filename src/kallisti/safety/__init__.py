@@ -2,5 +2,13 @@
 (halt switch, blackout windows, limits, target leases) and guards."""
 
 from kallisti.safety.admission import Admission
+from kallisti.safety.guards import GuardRun, GuardWatch
+from kallisti.safety.limits import effective_max_duration, stop_after
 
-__all__ = ["Admission"]
+__all__ = [
+    "Admission",
+    "GuardRun",
+    "GuardWatch",
+    "effective_max_duration",
+    "stop_after",
+]

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from kallisti.domain.models import ExperimentPublic, TrialStatus
+from kallisti.domain.models import ExperimentPublic, Guard, TrialStatus
 from kallisti.domain.safety import StopCause
 from kallisti.engine import StopSignal, TrialEngine, TrialPlan
 from kallisti.notifications import TrialNotifier
-from kallisti.safety import Admission
+from kallisti.safety import Admission, effective_max_duration
 from kallisti.settings import Settings
 from kallisti.store import Store
 from kallisti.store import claim as queries
@@ -39,9 +39,15 @@ SHUTDOWN_REASON = "the worker is shutting down"
 TrialClosedHook = Callable[[uuid.UUID, TrialStatus], Awaitable[None]]
 
 
-def plan_from_row(row: Any) -> TrialPlan:
-    """Build the plan from the experiment snapshot taken when the trial was created."""
+def plan_from_row(row: Any, *, max_duration_cap: float | None = None) -> TrialPlan:
+    """Build the plan from the experiment snapshot taken when the trial was created.
+
+    The trial's guards replace the experiment's; the tightest duration limit of
+    trial, experiment and service (`max_duration_cap`) holds.
+    """
     experiment = ExperimentPublic.model_validate(row.experiment_snapshot)
+    stored = getattr(row, "guards", None)
+    guards = experiment.guards if stored is None else _guards(stored)
     return TrialPlan(
         trial_id=uuid.UUID(row.id),
         experiment_name=experiment.name,
@@ -50,7 +56,17 @@ def plan_from_row(row: Any) -> TrialPlan:
         post_steps=tuple(experiment.post_steps),
         parameters={**experiment.parameters, **row.parameters},
         dry_run=bool(row.dry_run),
+        guards=tuple(guards or ()),
+        max_duration_seconds=effective_max_duration(
+            getattr(row, "max_duration_seconds", None),
+            experiment.max_duration_seconds,
+            max_duration_cap,
+        ),
     )
+
+
+def _guards(stored: list[dict[str, Any]]) -> list[Guard]:
+    return [Guard.model_validate(guard) for guard in stored]
 
 
 @dataclass
@@ -213,7 +229,9 @@ class Worker:
         running.recorder = recorder
         status: TrialStatus | None = None
         try:
-            plan = plan_from_row(row)
+            plan = plan_from_row(
+                row, max_duration_cap=self.settings.max_trial_duration_seconds
+            )
             if recovering:
                 logger.warning("recovering trial lost by its worker", extra=log_extra)
                 status = await self.engine.recover(
