@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +54,18 @@ def test_token_create_refuses_a_bad_role(tmp_path: Path) -> None:
 
     assert answer.returncode == 2
     assert "--role" in answer.stderr
+
+
+def test_audit_verify_exits_1_once_a_row_is_edited(tmp_path: Path) -> None:
+    _kallisti(tmp_path, "token", "create", "--role", "viewer", "--name", "a")
+    _kallisti(tmp_path, "token", "revoke", "a")
+
+    intact = _kallisti(tmp_path, "audit", "verify")
+    with sqlite3.connect(tmp_path / "k.db") as db:
+        db.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1")
+    broken = _kallisti(tmp_path, "audit", "verify")
+
+    assert intact.returncode == 0, intact.stderr
+    assert json.loads(intact.stdout) == {"ok": True, "entries": 2}
+    assert broken.returncode == 1
+    assert json.loads(broken.stdout)["first_bad"]["seq"] == 1

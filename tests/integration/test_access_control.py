@@ -246,3 +246,34 @@ def test_the_openapi_document_offers_the_authorize_button(
     trial = document["paths"]["/api/v1/trial"]["post"]
     assert {"bearer": []} in trial["security"]
     assert "security" not in document["paths"]["/api/v1/health"]["get"]
+
+
+def test_calls_are_audited_with_the_caller_and_the_request_id(
+    secured: httpx.Client, identity_provider: IdentityProvider
+) -> None:
+    editor = _bearer(identity_provider.token("erin", roles="editor"))
+    admin = _bearer(identity_provider.token("ada", roles="admin"))
+    request_id = f"req-{uuid.uuid4()}"
+    experiment = secured.post(
+        "/api/v1/experiment",
+        json={"name": "audited", "steps": [WAIT]},
+        headers={**editor, "X-Request-ID": request_id},
+    ).json()
+
+    entries = secured.get(
+        "/api/v1/audit",
+        params={"target_id": experiment["id"]},
+        headers=admin,
+    )
+
+    assert entries.status_code == 200
+    [entry] = entries.json()
+    assert entry["action"] == "experiment.create"
+    assert entry["actor"] == "erin"
+    assert entry["request_id"] == request_id
+    assert len(entry["hash"]) == 64
+    verify = secured.get("/api/v1/audit/verify", headers=admin)
+    assert verify.status_code == 200
+    assert verify.json()["ok"] is True
+    assert verify.json()["entries"] >= 1
+    assert secured.get("/api/v1/audit", headers=editor).status_code == 403

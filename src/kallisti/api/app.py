@@ -13,6 +13,7 @@ from kallisti.api.docs import install_docs
 from kallisti.api.errors import install_error_handlers
 from kallisti.api.middleware import BodyLimitMiddleware, TrailingSlashMiddleware
 from kallisti.api.routes import (
+    audit,
     events,
     experiments,
     metrics,
@@ -91,6 +92,7 @@ def create_app(
         session,
         tokens,
         safety,
+        audit,
     ):
         api.include_router(module.router)
     app.include_router(api)

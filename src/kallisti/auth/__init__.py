@@ -4,8 +4,6 @@ alias per permission (`kallisti.api.deps`)."""
 
 from kallisti.auth.access import AccessControl
 from kallisti.auth.dependencies import (
-    CallContext,
-    current_call,
     declared_permission,
     requires,
     undeclared_route_guard,
@@ -24,14 +22,12 @@ __all__ = [
     "AccessControl",
     "AccessRefused",
     "AuthUnavailable",
-    "CallContext",
     "NotAuthenticated",
     "Permission",
     "PermissionDenied",
     "Principal",
     "RateLimited",
     "Role",
-    "current_call",
     "declared_permission",
     "requires",
     "undeclared_route_guard",

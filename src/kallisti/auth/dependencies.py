@@ -8,10 +8,8 @@ that declared none is treated as admin-only (see `undeclared_route_guard`).
 
 from __future__ import annotations
 
-import contextvars
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from fastapi.dependencies.models import Dependant
 from starlette.concurrency import run_in_threadpool
@@ -19,11 +17,10 @@ from starlette.requests import Request
 
 from kallisti.auth.access import AccessControl
 from kallisti.auth.principal import ANONYMOUS_USER, Permission, Principal
+from kallisti.store.audit import AuditActor, current_actor
 
 __all__ = [
     "PERMISSION_ATTRIBUTE",
-    "CallContext",
-    "current_call",
     "declared_permission",
     "requires",
     "undeclared_route_guard",
@@ -31,21 +28,6 @@ __all__ = [
 
 PERMISSION_ATTRIBUTE = "kallisti_permission"
 _REQUEST_ID_HEADER = "x-request-id"
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """Who made the API call being served, for the audit trail."""
-
-    principal: Principal
-    request_id: str
-
-
-current_call: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
-    "kallisti_current_call", default=None
-)
-"""Set by the permission dependency; read by the store when it writes audit
-entries (the route's thread runs in a copy of this context)."""
 
 
 def _request_id(request: Request) -> str:
@@ -75,7 +57,7 @@ def requires(permission: Permission) -> Callable[[Request], Awaitable[Principal]
             access.authorize(request, principal, permission)
         # Async on purpose: a context variable set here is seen by the route,
         # which runs in a copy of this task's context.
-        current_call.set(CallContext(principal, _request_id(request)))
+        current_actor.set(AuditActor(principal.user_id, _request_id(request)))
         request.state.principal = principal
         return principal
 

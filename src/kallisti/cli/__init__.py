@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from kallisti import __version__
+from kallisti.cli.audit import audit
 from kallisti.cli.halt import halt, resume
 from kallisti.cli.modules import modules
 from kallisti.cli.report import report
@@ -29,6 +30,7 @@ app.command()(modules)
 app.add_typer(token, name="token")
 app.command()(halt)
 app.command()(resume)
+app.add_typer(audit, name="audit")
 
 
 @app.command()

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from kallisti.domain.models import TrialStatus
+from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.tables import trials
 
 __all__ = [
@@ -75,7 +76,16 @@ def claim_scheduled(
         )
         .returning(*trials.c)
     )
-    return conn.execute(statement).all()
+    rows = conn.execute(statement).all()
+    _record_status(
+        conn,
+        now,
+        worker_id,
+        [r.id for r in rows],
+        TrialStatus.SCHEDULED,
+        TrialStatus.IN_PROGRESS,
+    )
+    return rows
 
 
 def claim_orphans(
@@ -163,5 +173,26 @@ def close_trial(
             lease_expires_at=None,
             **({} if stop_cause is None else {"stop_cause": stop_cause}),
         )
+        .returning(trials.c.id)
     )
-    return conn.execute(statement).rowcount == 1
+    closed = conn.execute(statement).scalar() is not None
+    if closed:
+        _record_status(conn, now, worker_id, [trial_id], None, status)
+    return closed
+
+
+def _record_status(
+    conn: Connection,
+    now: datetime,
+    worker_id: str,
+    trial_ids: Sequence[str],
+    old: TrialStatus | None,
+    new: TrialStatus,
+) -> None:
+    """Audit the status change in the same transaction (its last statement)."""
+    detail = {"to": new.value} if old is None else {"from": old.value, "to": new.value}
+    changes = [
+        AuditChange("trial.status", "trial", trial_id, detail=detail)
+        for trial_id in trial_ids
+    ]
+    audit_changes(conn, now, changes, actor=f"worker:{worker_id}")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from kallisti.domain.errors import NotFound
 from kallisti.domain.notifications import NotificationSettings, NotificationUpdate
+from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
 from kallisti.store.tables import notification_settings, trials
 
@@ -61,6 +62,14 @@ class NotificationRepository(Repository):
                     .where(notification_settings.c.id == _ROW_ID)
                     .values(**values)
                 )
+            change = AuditChange(
+                "notification.replace",
+                "notification",
+                None,
+                current.to_json(),
+                merged.to_json(),
+            )
+            audit_changes(conn, values["updated_at"], [change])
         return merged
 
     def experiment_name_of(self, trial_id: uuid.UUID) -> str:

@@ -25,6 +25,7 @@ from kallisti.domain.models import (
 from kallisti.domain.record import SECTIONS, Clock, TrialRecord, utc_now
 from kallisti.domain.safety import StopCause
 from kallisti.domain.secrets import restore_masked
+from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
 from kallisti.store.tables import experiments, trials
 
@@ -97,8 +98,12 @@ class ExperimentRepository(Repository):
             "created_at": now,
             "updated_at": now,
         }
+        change = AuditChange(
+            "experiment.create", "experiment", values["id"], None, values
+        )
         with self._write() as conn:
             conn.execute(experiments.insert().values(values))
+            audit_changes(conn, now, [change], actor=created_by)
         return ExperimentPublic.model_validate(values)
 
     def get(self, experiment_id: uuid.UUID) -> ExperimentPublic:
@@ -138,7 +143,7 @@ class ExperimentRepository(Repository):
             **{section: _steps_json(data, section) for section in SECTIONS},
             **_safety_values(data),
         }
-        return self._change(experiment_id, changes)
+        return self._change(experiment_id, changes, "experiment.replace")
 
     def update(
         self, experiment_id: uuid.UUID, data: ExperimentUpdate
@@ -151,10 +156,10 @@ class ExperimentRepository(Repository):
             )
             for field in data.model_fields_set
         }
-        return self._change(experiment_id, changes)
+        return self._change(experiment_id, changes, "experiment.update")
 
     def _change(
-        self, experiment_id: uuid.UUID, changes: Mapping[str, Any]
+        self, experiment_id: uuid.UUID, changes: Mapping[str, Any], action: str
     ) -> ExperimentPublic:
         with self._write() as conn:
             # By id, Kallisti edits deleted experiments too (they stay deleted).
@@ -179,6 +184,10 @@ class ExperimentRepository(Repository):
                 .mappings()
                 .one()
             )
+            change = AuditChange(
+                action, "experiment", str(experiment_id), dict(current), dict(result)
+            )
+            audit_changes(conn, self._clock(), [change])
         return _experiment(result)
 
     def soft_delete(self, experiment_id: uuid.UUID) -> None:
@@ -197,6 +206,8 @@ class ExperimentRepository(Repository):
                 return
             for hook in self.on_soft_delete:
                 hook(conn, experiment_id, self._clock())
+            change = AuditChange("experiment.delete", "experiment", str(experiment_id))
+            audit_changes(conn, self._clock(), [change])
 
 
 # Hot statements are built once: SQLAlchemy then reuses their compiled form
@@ -289,8 +300,9 @@ class TrialRepository(Repository):
                 f"experiment {request.experiment} does not exist or has been deleted",
             )
         experiment = _experiment(row)
+        trial_id, now = str(uuid.uuid4()), self._clock()
         values = {
-            "id": str(uuid.uuid4()),
+            "id": trial_id,
             "experiment_id": str(experiment.id),
             "experiment_snapshot": experiment.model_dump(mode="json"),
             "parameters": request.parameters,
@@ -304,9 +316,11 @@ class TrialRepository(Repository):
             "dry_run": request.dry_run,
             "guards": _steps_json(request, "guards"),
             "max_duration_seconds": request.max_duration_seconds,
-            "created_at": self._clock(),
+            "created_at": now,
         }
         conn.execute(trials.insert().values(values))
+        created = _status_change(trial_id, None, TrialStatus.SCHEDULED.value)
+        audit_changes(conn, now, [created], actor=initiated_by)
         return TrialPublic.model_validate(
             {
                 **values,
@@ -378,8 +392,9 @@ class TrialRepository(Repository):
                     completed_at=now,
                 )
             ).rowcount
+            initiated = 0
             if not stopped:
-                conn.execute(
+                initiated = conn.execute(
                     trials.update()
                     .where(by_id & (trials.c.status == TrialStatus.IN_PROGRESS.value))
                     .values(
@@ -387,10 +402,18 @@ class TrialRepository(Repository):
                         stop_reason=reason,
                         stop_cause=StopCause.USER.value,
                     )
-                )
+                ).rowcount
             row = (
                 conn.execute(sa.select(*_TRIAL_COLUMNS).where(by_id)).mappings().first()
             )
+            if stopped or initiated:
+                old, new = (
+                    (TrialStatus.SCHEDULED, TrialStatus.STOPPED)
+                    if stopped
+                    else (TrialStatus.IN_PROGRESS, TrialStatus.STOP_INITIATED)
+                )
+                change = _status_change(str(trial_id), old.value, new.value)
+                audit_changes(conn, now, [change], actor=requested_by)
         if row is None:
             raise NotFound("Trial", trial_id)
         trial = _trial(row)
@@ -399,6 +422,12 @@ class TrialRepository(Repository):
         ):
             raise TrialNotStoppable(trial.status.value)
         return trial
+
+
+def _status_change(trial_id: str, old: str | None, new: str) -> AuditChange:
+    """The audit entry of a trial's status change (`old` None: just created)."""
+    detail = {"to": new} if old is None else {"from": old, "to": new}
+    return AuditChange("trial.status", "trial", trial_id, detail=detail)
 
 
 def _trial_conditions(where: TrialFilter) -> list[sa.ColumnElement[bool]]:

@@ -32,6 +32,7 @@ from kallisti.domain.schedules import (
     ScheduleUpdate,
     next_fire_time,
 )
+from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
 from kallisti.store.repositories import Page
 from kallisti.store.tables import experiments, schedules, trials
@@ -99,6 +100,10 @@ class ScheduleRepository(Repository):
             conn.execute(schedules.insert().values(values))
             row = self._select_one(conn, experiment_id, schedule_id)
             assert row is not None
+            change = AuditChange(
+                "schedule.create", "schedule", str(schedule_id), None, values
+            )
+            audit_changes(conn, now, [change], actor=created_by)
             return _public(row, [])
 
     def get(self, experiment_id: uuid.UUID, schedule_id: uuid.UUID) -> SchedulePublic:
@@ -159,6 +164,8 @@ class ScheduleRepository(Repository):
                 .where(schedules.c.deleted_at.is_(None))
                 .values(deleted_at=self._clock(), next_fire_at=None)
             )
+            change = AuditChange("schedule.delete", "schedule", str(schedule_id))
+            audit_changes(conn, self._clock(), [change])
 
     def delete_for_experiment(
         self, conn: Connection, experiment_id: uuid.UUID, now: datetime
@@ -212,7 +219,18 @@ class ScheduleRepository(Repository):
             )
             changed = self._select_one(conn, experiment_id, schedule_id)
             assert changed is not None
-            return _public(changed, _trials_of(conn, [changed.id]).get(changed.id, []))
+            public = _public(
+                changed, _trials_of(conn, [changed.id]).get(changed.id, [])
+            )
+            change = AuditChange(
+                "schedule.update",
+                "schedule",
+                str(schedule_id),
+                dict(row._mapping),
+                dict(changed._mapping),
+            )
+            audit_changes(conn, now, [change])
+            return public
 
     @staticmethod
     def _select_one(

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 from kallisti.domain.record import Clock, utc_now
+from kallisti.store.audit import AuditRepository
 from kallisti.store.db import WRITE_OPTION, create_db_engine, write_lock
 from kallisti.store.migrate import upgrade_to_head
 from kallisti.store.notifications import NotificationRepository
@@ -31,6 +32,7 @@ class Store:
         self.schedules = ScheduleRepository(self.engine, clock)
         self.notifications = NotificationRepository(self.engine, clock)
         self.tokens = TokenRepository(self.engine, clock)
+        self.audit = AuditRepository(self.engine, clock)
         self.experiments.on_soft_delete.append(self.schedules.delete_for_experiment)
         self.safety = SafetyRepository(self.engine, clock)
         self.trials.before_create.append(self.safety.check_may_start)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kallisti.domain.errors import InvalidInput, NotFound
 from kallisti.domain.tokens import MachineTokenPublic, RoleName
+from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
 from kallisti.store.tables import machine_tokens
 
@@ -58,6 +59,9 @@ class TokenRepository(Repository):
         try:
             with self._write() as conn:
                 conn.execute(machine_tokens.insert().values(values))
+                shown = {k: v for k, v in values.items() if k != "token_hash"}
+                change = AuditChange("token.create", "token", name, None, shown)
+                audit_changes(conn, now, [change], actor=created_by)
         except IntegrityError:
             raise InvalidInput(
                 "name", f"a live token is already named {name!r}; revoke it first"
@@ -88,6 +92,10 @@ class TokenRepository(Repository):
                 .mappings()
                 .first()
             )
+            if row is not None:
+                audit_changes(
+                    conn, self._clock(), [AuditChange("token.revoke", "token", name)]
+                )
         if row is None:
             raise NotFound("Token", name)
         return _public(row)
