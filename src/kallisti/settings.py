@@ -182,6 +182,15 @@ class Settings(BaseSettings):
         description='Trials one caller may start, e.g. "30/minute"; unset = no limit.',
     )
 
+    @field_validator("rate_limit_trials")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.strip():
+            from kallisti.auth.ratelimit import parse_rate
+
+            parse_rate(value)
+        return value
+
     @property
     def access_control(self) -> bool:
         """Whether callers must prove who they are (off: everyone is anonymous)."""

@@ -15,6 +15,7 @@ from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from kallisti.auth import AccessControl, Permission, Principal, requires
+from kallisti.auth.ratelimit import TrialRateLimit
 from kallisti.notifications.plugins import TrialCreationHooks
 from kallisti.settings import Settings
 from kallisti.store import Page, Store
@@ -46,6 +47,7 @@ class ServiceState:
         self.store = store
         self.access = access
         self.trial_creation_hooks = TrialCreationHooks(settings.trial_creation_hooks)
+        self.trial_rate_limit = TrialRateLimit.from_setting(settings.rate_limit_trials)
         # An in-process worker listens here so it need not wait for its next poll.
         self.trial_created_hooks: list[Callable[[], None]] = []
         self.stop_requested_hooks: list[Callable[[], None]] = []

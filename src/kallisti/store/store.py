@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from kallisti.domain.record import Clock, utc_now
 from kallisti.store.audit import AuditRepository
 from kallisti.store.db import WRITE_OPTION, create_db_engine, write_lock
+from kallisti.store.limits import LimitRepository
 from kallisti.store.migrate import upgrade_to_head
 from kallisti.store.notifications import NotificationRepository
 from kallisti.store.repositories import ExperimentRepository, TrialRepository
@@ -33,6 +34,7 @@ class Store:
         self.notifications = NotificationRepository(self.engine, clock)
         self.tokens = TokenRepository(self.engine, clock)
         self.audit = AuditRepository(self.engine, clock)
+        self.limits = LimitRepository(self.engine, clock)
         self.experiments.on_soft_delete.append(self.schedules.delete_for_experiment)
         self.safety = SafetyRepository(self.engine, clock)
         self.trials.before_create.append(self.safety.check_may_start)

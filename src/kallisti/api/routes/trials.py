@@ -64,6 +64,8 @@ async def create_trial(body: TrialCreate, state: State, caller: Operator) -> Res
 
 
 def _create_trial(state: ServiceState, body: TrialCreate, user: str) -> TrialPublic:
+    if state.trial_rate_limit is not None:
+        state.trial_rate_limit.check(state.store.limits, user)
     # Creation hooks are the operator's code and may block: same thread as the write.
     request = state.trial_creation_hooks.apply(body)
     return state.store.trials.create(
