@@ -205,3 +205,27 @@ def test_concurrent_writers_keep_one_unbroken_chain(fresh_store: Store) -> None:
 
     assert errors == []
     assert fresh_store.audit.verify().to_json() == {"ok": True, "entries": 121}
+
+
+def test_the_halt_switch_and_the_trials_it_stops_are_audited(
+    fresh_store: Store,
+) -> None:
+    experiment = fresh_store.experiments.create(
+        ExperimentCreate.model_validate({"name": "halted", "steps": [WAIT]}),
+        created_by="erin",
+    )
+    trial = fresh_store.trials.create(
+        TrialCreate(experiment=experiment.id), initiated_by="otto", initiated_from="api"
+    )
+
+    fresh_store.safety.halt("incident 42", by="ada")
+    fresh_store.safety.resume()
+
+    entries = fresh_store.audit.list(AuditFilter(after_seq=2))
+    assert [(e["action"], e["target_id"], e["detail"]) for e in entries] == [
+        ("halt.on", None, {"reason": "incident 42"}),
+        ("trial.status", str(trial.id), {"from": "Scheduled", "to": "Stopped"}),
+        ("halt.off", None, {}),
+    ]
+    assert entries[0]["actor"] == "ada"
+    assert fresh_store.audit.verify().ok

@@ -33,6 +33,7 @@ from kallisti.domain.safety import (
     open_window,
     targets_overlap,
 )
+from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
 from kallisti.store.tables import safety_switches, target_leases, trials
 
@@ -128,26 +129,44 @@ class SafetyRepository(Repository):
                     updated_at=now,
                 )
             )
-            conn.execute(
-                trials.update()
-                .where(trials.c.status == TrialStatus.SCHEDULED.value)
-                .values(
-                    status=TrialStatus.STOPPED.value,
-                    stop_reason=why,
-                    stop_cause=StopCause.HALT.value,
-                    trial_record=record.to_json(),
-                    completed_at=now,
+            stopped = (
+                conn.execute(
+                    trials.update()
+                    .where(trials.c.status == TrialStatus.SCHEDULED.value)
+                    .values(
+                        status=TrialStatus.STOPPED.value,
+                        stop_reason=why,
+                        stop_cause=StopCause.HALT.value,
+                        trial_record=record.to_json(),
+                        completed_at=now,
+                    )
+                    .returning(trials.c.id)
                 )
+                .scalars()
+                .all()
             )
-            conn.execute(
-                trials.update()
-                .where(trials.c.status == TrialStatus.IN_PROGRESS.value)
-                .values(
-                    status=TrialStatus.STOP_INITIATED.value,
-                    stop_reason=why,
-                    stop_cause=StopCause.HALT.value,
+            changes = [AuditChange("halt.on", "halt", None, detail={"reason": reason})]
+            changes += _status_changes(
+                stopped, TrialStatus.SCHEDULED, TrialStatus.STOPPED
+            )
+            stopping = (
+                conn.execute(
+                    trials.update()
+                    .where(trials.c.status == TrialStatus.IN_PROGRESS.value)
+                    .values(
+                        status=TrialStatus.STOP_INITIATED.value,
+                        stop_reason=why,
+                        stop_cause=StopCause.HALT.value,
+                    )
+                    .returning(trials.c.id)
                 )
+                .scalars()
+                .all()
             )
+            changes += _status_changes(
+                stopping, TrialStatus.IN_PROGRESS, TrialStatus.STOP_INITIATED
+            )
+            audit_changes(conn, now, changes, actor=by)
             return halted(conn)
 
     def resume(self) -> HaltPublic:
@@ -164,6 +183,7 @@ class SafetyRepository(Repository):
                     updated_at=self._clock(),
                 )
             )
+            audit_changes(conn, self._clock(), [AuditChange("halt.off", "halt", None)])
             return halted(conn)
 
     def blackout_windows(self) -> list[BlackoutWindow]:
@@ -183,7 +203,17 @@ class SafetyRepository(Repository):
                     updated_at=self._clock(),
                 )
             )
+            after = _WINDOWS.dump_python(windows, mode="json")
+            change = AuditChange("blackout.replace", "blackout", None, after=after)
+            audit_changes(conn, self._clock(), [change])
         return windows
+
+
+def _status_changes(
+    trial_ids: Iterable[str], old: TrialStatus, new: TrialStatus
+) -> list[AuditChange]:
+    detail = {"from": old.value, "to": new.value}
+    return [AuditChange("trial.status", "trial", i, detail=detail) for i in trial_ids]
 
 
 def take_leases(
