@@ -112,29 +112,35 @@ def test_trial_started_elsewhere_appears_live_step_by_step(
     assert all(d.endswith(" s") or d.endswith(" ms") for d in durations), durations
 
 
-def test_dry_run_changes_nothing_and_says_so(
-    console: Console, api: httpx.Client, make_experiment: ExperimentMaker
+def test_dry_run_shows_what_it_would_touch_and_changes_nothing(
+    console: Console,
+    api: httpx.Client,
+    make_experiment: ExperimentMaker,
+    probe_target: ProbeTarget,
 ) -> None:
     experiment = make_experiment(
+        parameters={"shop": probe_target.url},
         steps=[
             {
-                "step": "Scale",
-                "do": "k8s.scale_deployment",
-                "where": {"name": "shop", "replicas": 0, "ns": "shop"},
+                "step": "Drain the shop",
+                "do": "cm.http_request",
+                "where": {"url": "{{ shop }}/drain", "method": "POST"},
             }
-        ]
+        ],
     )
     page = console.open(f"#/experiments/{experiment['id']}")
     page.get_by_role("button", name="Dry run").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("(dry run)")
-    expect(page.locator(".trial-bar .status")).not_to_have_text(
-        re.compile("Scheduled|In Progress")
-    )
+    expect(page.locator(".trial-bar .status")).to_have_text("Succeeded")
     expect(page.get_by_text("yes: nothing was changed")).to_be_visible()
+    touched = page.locator("section", has_text="What this dry run would touch")
+    expect(touched).to_contain_text(f"{probe_target.url}/drain")
+    expect(touched).to_contain_text("Dry run: would run cm.http_request")
     console.shot("dry-run")
     trial = wait_for_trial(api, _trial_id(console))
     assert trial["dry_run"] is True
+    assert probe_target.requests == []
 
 
 def test_stop_from_the_trials_list(

@@ -4,7 +4,7 @@
 
 import { h } from "./dom.js";
 
-const SECTIONS = ["pre_steps", "steps", "post_steps"];
+const SECTIONS = ["pre_steps", "steps", "post_steps", "guards"];
 
 /** `do` name → {doc, probe, arguments} for every installed action. */
 export function actionIndex(catalogue) {

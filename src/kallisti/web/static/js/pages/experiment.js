@@ -153,5 +153,6 @@ export async function experimentPage(main, { params: [id] }) {
     section("Steps",
       stepList("Pre steps", experiment.pre_steps),
       stepList("Steps", experiment.steps),
-      stepList("Post steps", experiment.post_steps)));
+      stepList("Post steps", experiment.post_steps),
+      stepList("Guards (run beside the steps; a failing guard stops the trial)", experiment.guards || [])));
 }

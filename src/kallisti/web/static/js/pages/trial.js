@@ -51,6 +51,7 @@ export function timelineEntries(trial) {
         title: SECTION_TITLES[sectionName] || sectionName.replace(/_/g, " "),
         name: entry.step_name || entry.name || `${sectionName} ${index + 1}`,
         parameters: entry.step_parameters,
+        targets: Array.isArray(entry.targets) ? entry.targets : null,
         lines,
         start: times.length ? times[0] : null,
         end: times.length && state !== "running" ? times[times.length - 1] : null,
@@ -83,6 +84,16 @@ function timelineView(trial, entries) {
       h("span", { class: "timeline-duration", text: entry.state === "running" ? `${formatDuration(seconds)} so far` : formatDuration(seconds) }),
       h("span", { class: "timeline-track", "aria-hidden": "true" }, bar));
   }));
+}
+
+/** For a dry run: each step with the arguments it resolved and what it says it would do. */
+function dryRunView(entries) {
+  if (!entries.length) return h("p", { text: "Waiting for the first step…" });
+  return h("ul", { class: "dry-run" }, entries.map((entry) => h("li", {},
+    h("strong", { text: `${entry.title}: ${entry.name}` }),
+    entry.parameters ? h("p", {}, "Resolved arguments: ", h("code", { text: JSON.stringify(entry.parameters) })) : null,
+    entry.targets ? h("p", {}, "Targets: ", entry.targets.map((t) => h("code", { text: typeof t === "string" ? t : JSON.stringify(t) })).flatMap((c, i) => (i ? [", ", c] : [c]))) : null,
+    h("ul", {}, entry.lines.filter((l) => l.level === "ERROR" || /^(Dry run|Would|Result|Target)/.test(l.text)).map((l) => h("li", { text: l.text }))))));
 }
 
 function openLog(key) {
@@ -121,6 +132,7 @@ export async function trialPage(main, { params: [id] }) {
   const facts = h("dl", { class: "facts" });
   const timeline = h("div");
   const logs = h("div");
+  const dryRun = h("div");
   const stop = h("button", { type: "button", class: "button danger", id: "stop-trial", text: "Stop trial" });
   let lastStatus = trial.status;
 
@@ -156,10 +168,12 @@ export async function trialPage(main, { params: [id] }) {
       h("dt", { text: "Started" }), h("dd", {}, timeElement(trial.executed_at)),
       h("dt", { text: "Completed" }), h("dd", {}, timeElement(trial.completed_at)),
       h("dt", { text: "Duration" }), h("dd", { text: formatDuration(trialDuration(trial)) }),
+      trial.stop_reason ? [h("dt", { text: "Stop reason" }), h("dd", { text: trial.stop_reason })] : null,
       h("dt", { text: "Initiated by" }), h("dd", { text: `${trial.initiated_by} (${trial.initiated_from})` }),
       trial.dry_run ? [h("dt", { text: "Dry run" }), h("dd", { text: "yes: nothing was changed" })] : null,
       Object.keys(trial.parameters).length ? [h("dt", { text: "Parameters" }), h("dd", {}, h("code", { text: JSON.stringify(trial.parameters) }))] : null);
     fill(timeline, timelineView(trial, entries));
+    if (trial.dry_run) fill(dryRun, dryRunView(entries));
     fill(logs, logsView(trial, entries, open));
     if (trial.status !== lastStatus) {
       announce(`Trial is now ${trial.status}`);
@@ -187,6 +201,8 @@ export async function trialPage(main, { params: [id] }) {
       h("div", { class: "actions" }, can("operate") ? stop : null, h("span", { class: "report-label", text: "Report:" }), reports)),
     outcome,
     facts,
+    trial.dry_run ? h("section", { class: "panel", "aria-labelledby": "dry-run-title" },
+      h("h2", { id: "dry-run-title", text: "What this dry run would touch" }), dryRun) : null,
     h("section", { class: "panel", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title", text: "Timeline" }), timeline),
     h("section", { class: "panel", "aria-labelledby": "logs-title" }, h("h2", { id: "logs-title", text: "Logs" }), logs));
   render();
