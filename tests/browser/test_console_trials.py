@@ -158,3 +158,39 @@ def test_stop_from_the_trials_list(
     page.get_by_role("button", name=f"Stop trial {trial['id'][:8]}").click()
 
     assert wait_for_trial(api, trial["id"])["status"] == "Stopped"
+
+
+def test_guards_show_in_the_timeline_and_a_tripped_guard_stops_the_trial(
+    console: Console,
+    api: httpx.Client,
+    make_experiment: ExperimentMaker,
+    probe_target: ProbeTarget,
+) -> None:
+    experiment = make_experiment(
+        steps=[{"step": "Hold", "do": "cm.wait", "where": {"time_in_seconds": 60}}],
+        post_steps=[
+            {"step": "Roll back", "do": "cm.wait", "where": {"time_in_seconds": 0}}
+        ],
+        guards=[
+            {
+                "step": "Checkout health",
+                "do": "cm.http_probe",
+                "where": {"url": f"{probe_target.url}/health"},
+                "interval_seconds": 0.2,
+            }
+        ],
+    )
+    page = console.open(f"#/experiments/{experiment['id']}")
+    expect(page.get_by_text("Guards (run beside the steps")).to_be_visible()
+    page.get_by_role("button", name="Run", exact=True).click()
+    guard_rows = page.locator(".timeline-row", has_text="Guard")
+    expect(guard_rows.first).to_be_visible()
+
+    probe_target.status = 503
+
+    expect(page.locator(".trial-bar .status")).to_have_text("Stopped")
+    expect(guard_rows.filter(has_text="failed").first).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text("guard:Checkout health")
+    console.shot("guard-tripped")
+    trial = api.get(f"/api/v1/trial/{_trial_id(console)}").json()
+    assert trial["stop_reason"] == "guard:Checkout health"
