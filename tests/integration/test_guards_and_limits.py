@@ -135,3 +135,22 @@ def test_guard_and_limit_fields_are_checked(api: httpx.Client) -> None:
     assert response.status_code == 400
     fields = {e["field"] for e in response.json()["errors"]}
     assert fields == {"max_duration_seconds", "guards.0.tolerance"}
+
+
+def test_a_trial_over_max_concurrent_trials_waits_its_turn(api: httpx.Client) -> None:
+    experiment_id = _experiment(
+        api,
+        steps=[{"do": "cm.wait", "where": {"time_in_seconds": 1}}],
+        max_concurrent_trials=1,
+    )
+    first = _start(api, experiment_id)
+    wait_for_trial(api, first, until=lambda t: bool(t["trial_record"].get("steps")))
+
+    second = _start(api, experiment_id)
+    waiting = wait_for_trial(api, second, until=lambda t: bool(t["waiting_for"]))
+
+    assert waiting["status"] == "Scheduled"
+    assert "max_concurrent_trials 1" in waiting["waiting_for"]
+    done = [wait_for_trial(api, t) for t in (first, second)]
+    assert [t["status"] for t in done] == ["Succeeded", "Succeeded"]
+    assert done[1]["executed_at"] >= done[0]["completed_at"]

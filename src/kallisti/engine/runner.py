@@ -101,6 +101,10 @@ class TrialEngine:
         self._clock = clock
         self._tls = ssl.create_default_context()
 
+    @property
+    def modules(self) -> ModuleRegistry:
+        return self._modules
+
     def new_record(self, existing: Mapping[str, Any] | None = None) -> TrialRecord:
         return TrialRecord(existing, redactor=SecretRedactor(), clock=self._clock)
 

@@ -13,7 +13,15 @@ from typing import Any, TypeVar
 
 from kallisti.credentials.base import Credential
 
-__all__ = ["STEP_CONTEXT_PARAMETER", "StepContext", "is_read_only", "read_only"]
+__all__ = [
+    "STEP_CONTEXT_PARAMETER",
+    "TARGETS_HOOK",
+    "StepContext",
+    "TargetsOf",
+    "is_read_only",
+    "read_only",
+    "target_path",
+]
 
 STEP_CONTEXT_PARAMETER = "step_context"
 _READ_ONLY = "__kallisti_read_only__"
@@ -29,6 +37,23 @@ def read_only(function: F) -> F:
 
 def is_read_only(function: Callable[..., Any]) -> bool:
     return bool(getattr(function, _READ_ONLY, False))
+
+
+TARGETS_HOOK = "targets"
+TargetsOf = Callable[[str, Mapping[str, Any]], list[str]]
+"""A module's `targets(action, where)`: what a changing action touches.
+
+A module declares the targets of its changing actions with a module-level
+function of this name (as `default_credentials`): given the action's name and
+its rendered `where`, it returns target paths built with `target_path`, e.g.
+`k8s/<cluster>/<namespace>/selector:app=web`. Two trials whose targets overlap
+(one path is, or lies under, the other) never run at the same time. A module
+without the hook touches nothing the lease needs to know (`cm`)."""
+
+
+def target_path(*parts: object) -> str:
+    """A target path from its parts; `/` inside a part cannot split it."""
+    return "/".join(str(part).replace("/", "%2F") for part in parts)
 
 
 class StepContext:

@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from kallisti.domain.errors import CouldNotFindFunction, UnknownModuleName
-from kallisti.modules.context import is_read_only
+from kallisti.modules.context import TARGETS_HOOK, is_read_only
 
 __all__ = ["ENTRY_POINT_GROUP", "Action", "ModuleRegistry"]
 
@@ -52,6 +52,14 @@ class Action:
     def accepts(self, parameter: str) -> bool:
         """Tell whether the action declares `parameter` by name (not via **kwargs)."""
         return parameter in self.signature.parameters
+
+    def targets(self, where: Mapping[str, Any]) -> list[str]:
+        """What this action touches (none for a probe or a module without the
+        `targets` hook)."""
+        hook = getattr(self.module, TARGETS_HOOK, None)
+        if self.is_read_only or not callable(hook):
+            return []
+        return list(hook(self.do.split(".", 1)[1], where))
 
     def default_credentials(self, where: Mapping[str, Any]) -> Mapping[str, Any] | None:
         hook = getattr(self.module, "default_credentials", None)

@@ -37,7 +37,14 @@ from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
 from kallisti.store.tables import safety_switches, target_leases, trials
 
-__all__ = ["LeaseHolder", "SafetyRepository", "halted", "open_blackout"]
+__all__ = [
+    "LeaseHolder",
+    "SafetyRepository",
+    "halted",
+    "open_blackout",
+    "release_leases",
+    "take_leases",
+]
 
 _WINDOWS = TypeAdapter(list[BlackoutWindow])
 _RUNNING = (TrialStatus.IN_PROGRESS.value, TrialStatus.STOP_INITIATED.value)
@@ -239,7 +246,15 @@ def take_leases(
         for target in wanted:
             if targets_overlap(held.target, target):
                 return LeaseHolder(trial_id=held.trial_id, target=held.target)
-    conn.execute(target_leases.delete().where(target_leases.c.trial_id == trial_id))
+    # Leases of trials that have ended are free; drop them as we go.
+    conn.execute(
+        target_leases.delete().where(
+            (target_leases.c.trial_id == trial_id)
+            | target_leases.c.trial_id.not_in(
+                sa.select(trials.c.id).where(trials.c.status.in_(_RUNNING))
+            )
+        )
+    )
     conn.execute(
         target_leases.insert(),
         [{"trial_id": trial_id, "target": t, "acquired_at": now} for t in wanted],

@@ -101,7 +101,7 @@ class Worker:
             settings, store, on_fired=self.wake
         )
         self.notifier = TrialNotifier(settings, store)
-        self.admission = Admission(settings, store)
+        self.admission = Admission(settings, store, engine.modules)
         self.on_trial_closed.append(self.notifier.trial_closed)
         self._running: dict[str, _Running] = {}
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -17,6 +17,7 @@ from kallisti.modules.istio.faults import (
     unset_fault,
 )
 from kallisti.modules.k8s.access import default_credentials
+from kallisti.modules.k8s.target_paths import targets
 
 __all__ = [
     "add_abort_fault",
@@ -30,3 +31,5 @@ __all__ = [
 
 # Not an action: the registry's hook for the default credential.
 default_credentials = default_credentials
+# Not an action: the registry's hook for the targets a changing action leases.
+targets = targets

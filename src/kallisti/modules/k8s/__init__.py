@@ -42,6 +42,7 @@ from kallisti.modules.k8s.nodes import (
     uncordon_node,
 )
 from kallisti.modules.k8s.pods import delete_pods, list_pods, terminate_pods
+from kallisti.modules.k8s.target_paths import targets
 from kallisti.modules.k8s.workloads import (
     delete_deployment,
     delete_replica_set,
@@ -90,3 +91,5 @@ __actions_modules__ = ["kallisti.modules.k8s.drivers", "kallisti.modules.istio.f
 
 # Not an action: the registry's hook for the default credential.
 default_credentials = default_credentials
+# Not an action: the registry's hook for the targets a changing action leases.
+targets = targets
