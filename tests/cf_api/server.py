@@ -5,12 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
+import ssl
+import tempfile
 import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from k8s_cluster.tls import self_signed
 
 __all__ = ["CloudFoundryApi", "CloudFoundryApp"]
 
@@ -37,9 +43,10 @@ def _guid() -> str:
 
 class CloudFoundryApi:
     """Orgs, spaces, apps, service bindings and routes; users log in through UAA
-    at the same address. `requests` records each call (method, path)."""
+    at the same address. `requests` records each call (method, path). With
+    `tls`, it serves HTTPS with a self-signed certificate (`ca_pem`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
         self.tokens: set[str] = set()
@@ -72,10 +79,28 @@ class CloudFoundryApi:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.ca_pem: bytes | None = None
+        self._tls_dir: str | None = None
+        if tls:
+            self._serve_tls()
+
+    def _serve_tls(self) -> None:
+        pair = self_signed("loopback-cloud-foundry")
+        self.ca_pem = pair.certificate_pem
+        self._tls_dir = tempfile.mkdtemp(prefix="cf-api-")
+        cert, key = Path(self._tls_dir, "tls.crt"), Path(self._tls_dir, "tls.key")
+        cert.write_bytes(pair.certificate_pem)
+        key.write_bytes(pair.key_pem)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self._server.socket = context.wrap_socket(
+            self._server.socket, server_side=True, do_handshake_on_connect=False
+        )
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        scheme = "https" if self.ca_pem else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_port}"
 
     def start(self) -> CloudFoundryApi:
         self._thread.start()
@@ -84,6 +109,8 @@ class CloudFoundryApi:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if self._tls_dir:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
 
     # What a test sets up and reads back.
 

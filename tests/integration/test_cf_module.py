@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +26,13 @@ def _cf_api() -> Iterator[CloudFoundryApi]:
     api.stop()
 
 
+@pytest.fixture(scope="session")
+def _cf_tls_api() -> Iterator[CloudFoundryApi]:
+    api = CloudFoundryApi(tls=True).start()
+    yield api
+    api.stop()
+
+
 @dataclass
 class Foundation:
     api: CloudFoundryApi
@@ -35,11 +43,9 @@ class Foundation:
         return {"cf_api_url": self.api.url, **arguments}
 
 
-@pytest.fixture
-def cf(_cf_api: CloudFoundryApi, monkeypatch: pytest.MonkeyPatch) -> Foundation:
-    """A fresh foundation: org chaos-org, space dev, apps web (3 instances, bound
-    to service db, route web) and worker (2); the worker's CF_USERNAME and
-    CF_PASSWORD are the test user's."""
+def _foundation(
+    _cf_api: CloudFoundryApi, monkeypatch: pytest.MonkeyPatch
+) -> Foundation:
     _cf_api.reset()
     org = _cf_api.add_org(ORG)
     space = _cf_api.add_space(SPACE, org)
@@ -50,6 +56,20 @@ def cf(_cf_api: CloudFoundryApi, monkeypatch: pytest.MonkeyPatch) -> Foundation:
     monkeypatch.setenv("CF_USERNAME", USERNAME)
     monkeypatch.setenv("CF_PASSWORD", PASSWORD)
     return Foundation(_cf_api, org, space)
+
+
+@pytest.fixture
+def cf(_cf_api: CloudFoundryApi, monkeypatch: pytest.MonkeyPatch) -> Foundation:
+    """A fresh foundation: org chaos-org, space dev, apps web (3 instances, bound
+    to service db, route web) and worker (2); the worker's CF_USERNAME and
+    CF_PASSWORD are the test user's."""
+    return _foundation(_cf_api, monkeypatch)
+
+
+@pytest.fixture
+def cf_tls(_cf_tls_api: CloudFoundryApi, monkeypatch: pytest.MonkeyPatch) -> Foundation:
+    """The same foundation, served over HTTPS with a certificate of a private CA."""
+    return _foundation(_cf_tls_api, monkeypatch)
 
 
 def _app_step(do: str, cf: Foundation, **arguments: Any) -> dict[str, Any]:
@@ -245,3 +265,29 @@ def test_without_cf_username_on_the_worker_the_credential_error_says_so(
     assert trial["status"] == "Failed"
     assert "CF_USERNAME not set on the Kallisti worker" in step_error(trial)
     assert cf.api.requests == []
+
+
+def test_tls_is_verified_and_a_private_ca_is_trusted_through_the_worker_bundle(
+    api: httpx.Client,
+    cf_tls: Foundation,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    untrusted = run_steps(api, _app_step("cf.stop_app", cf_tls))
+
+    assert untrusted["status"] == "Failed"
+    assert step_error(untrusted).endswith(
+        f"Error: TLS verification of the Cloud Foundry API at {cf_tls.api.url} "
+        "failed: it does not prove its identity; give its CA to the worker in "
+        "REQUESTS_CA_BUNDLE."
+    )
+    assert cf_tls.api.app("web").state == "STARTED"
+    assert cf_tls.api.ca_pem is not None
+    bundle = tmp_path / "cf-ca.pem"
+    bundle.write_bytes(cf_tls.api.ca_pem)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+
+    trusted = run_steps(api, _app_step("cf.stop_app", cf_tls))
+
+    assert trusted["status"] == "Succeeded", trusted["trial_record"]
+    assert cf_tls.api.app("web").state == "STOPPED"
