@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(
         default=0.5, gt=0, description="How often an idle worker looks for trials."
     )
+    listen_poll_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often an idle worker looks for trials while it LISTENs "
+        "for them (PostgreSQL): new trials and stops wake it at once; this poll "
+        "finds expired leases and anything missed while reconnecting.",
+    )
     stop_check_interval_seconds: float = Field(
         default=0.25, gt=0, description="How often a worker looks for stop requests."
     )

@@ -101,7 +101,17 @@ def serve(
     run_event_loop(run())
 
 
-def run_worker() -> None:
+def run_worker(
+    tasks: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Workers in this process, each an asyncio task with its own "
+            "claims, leases and listener.",
+        ),
+    ] = 1,
+) -> None:
     """Run a standalone worker against KALLISTI_DATABASE_URL until SIGTERM/SIGINT.
 
     On shutdown the trials it runs are stopped: their post steps run first.
@@ -114,14 +124,15 @@ def run_worker() -> None:
     settings = load_settings()
     store = Store(settings.database_url)
     store.migrate()
-    worker = Worker(settings, store, build_engine(settings))
+    engine = build_engine(settings)
+    workers = [Worker(settings, store, engine) for _ in range(tasks)]
 
     async def run() -> None:
         shutdown = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, shutdown.set)
-        await worker.run(shutdown)
+        await asyncio.gather(*(worker.run(shutdown) for worker in workers))
 
     try:
         run_event_loop(run())

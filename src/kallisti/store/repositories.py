@@ -28,6 +28,7 @@ from kallisti.domain.secrets import restore_masked
 from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
 from kallisti.store.tables import experiments, trials
+from kallisti.store.wakeups import STOP_REQUESTED, TRIAL_CREATED, notify
 
 __all__ = ["ExperimentRepository", "Page", "TrialFilter", "TrialRepository"]
 
@@ -321,6 +322,7 @@ class TrialRepository(Repository):
         conn.execute(trials.insert().values(values))
         created = _status_change(trial_id, None, TrialStatus.SCHEDULED.value)
         audit_changes(conn, now, [created], actor=initiated_by)
+        notify(conn, TRIAL_CREATED)
         return TrialPublic.model_validate(
             {
                 **values,
@@ -403,6 +405,7 @@ class TrialRepository(Repository):
                         stop_cause=StopCause.USER.value,
                     )
                 ).rowcount
+                notify(conn, STOP_REQUESTED)
             row = (
                 conn.execute(sa.select(*_TRIAL_COLUMNS).where(by_id)).mappings().first()
             )

@@ -26,6 +26,7 @@ from kallisti.safety import Admission, effective_max_duration
 from kallisti.settings import Settings
 from kallisti.store import Store
 from kallisti.store import claim as queries
+from kallisti.store.wakeups import STOP_REQUESTED, TRIAL_CREATED, WakeupListener
 from kallisti.worker.recorder import StoreRecorder
 from kallisti.worker.scheduler import ScheduleFirer
 
@@ -107,6 +108,7 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._stop_check: asyncio.Event | None = None
+        self._listener: WakeupListener | None = None
 
     @property
     def running_trial_ids(self) -> list[str]:
@@ -144,6 +146,12 @@ class Worker:
             asyncio.create_task(self._watch_stop_requests()),
             asyncio.create_task(self.schedule_firer.run()),
         ]
+        if self.store.dialect == "postgresql":
+            self._listener = WakeupListener(
+                self.settings.database_url,
+                {TRIAL_CREATED: self._wakeup.set, STOP_REQUESTED: self._stop_check.set},
+            )
+            helpers.append(asyncio.create_task(self._listener.run()))
         try:
             while not shutdown.is_set():
                 await self._fill_slots()
@@ -167,13 +175,20 @@ class Worker:
         try:
             await asyncio.wait(
                 waiters,
-                timeout=self.settings.poll_interval_seconds,
+                timeout=self._idle_poll_seconds(),
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             for waiter in waiters:
                 waiter.cancel()
         self._wakeup.clear()
+
+    def _idle_poll_seconds(self) -> float:
+        # While notifications arrive, polling only catches what they cannot
+        # tell: expired leases, and anything missed while reconnecting.
+        if self._listener is not None and self._listener.listening:
+            return self.settings.listen_poll_interval_seconds
+        return self.settings.poll_interval_seconds
 
     async def _fill_slots(self) -> None:
         """Recover orphans first (their clean-up is overdue), then claim new trials."""
