@@ -41,6 +41,8 @@ from typing import Any
 import httpx
 import psycopg
 
+from kallisti.domain.record import result_lines
+
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TERMINAL = ("Succeeded", "Failed", "Aborted", "Invalid", "Stopped")
 
@@ -329,7 +331,7 @@ def main() -> None:
     lost = [
         row
         for row in rows
-        if row[1] == "Failed" and "was lost" in " ".join(row[5].get("result", []))
+        if row[1] == "Failed" and "was lost" in " ".join(result_lines(row[5]))
     ]
     waits = [(row[3] - row[2]).total_seconds() * 1000 for row in rows if row[3]]
     executed = [row[3].timestamp() for row in rows if row[3]]

@@ -23,6 +23,7 @@ import httpx
 import psycopg
 import pytest
 
+from kallisti.domain.record import result_lines
 from support import (
     TERMINAL,
     ProbeTarget,
@@ -224,7 +225,7 @@ def test_fleet_runs_each_trial_once_and_recovers_a_killed_workers_trials(
     assert len(succeeded) + len(recovered) == len(ids)
     assert recovered, "the killed worker held trials"
     for trial in recovered:
-        assert "was lost" in " ".join(trial["trial_record"]["result"])
+        assert "was lost" in " ".join(result_lines(trial["trial_record"]))
     for trial in succeeded:
         assert chaos[f"/chaos/{trial['parameters']['n']}"] == 1
     survivors = [worker for worker in workers if worker is not victim]
