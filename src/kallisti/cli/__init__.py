@@ -8,6 +8,7 @@ import typer
 from kallisti import __version__
 from kallisti.cli.audit import audit
 from kallisti.cli.halt import halt, resume
+from kallisti.cli.importer import import_kallisti
 from kallisti.cli.modules import modules
 from kallisti.cli.report import report
 from kallisti.cli.run import run
@@ -31,6 +32,7 @@ app.add_typer(token, name="token")
 app.command()(halt)
 app.command()(resume)
 app.add_typer(audit, name="audit")
+app.command("import")(import_kallisti)
 
 
 @app.command()
