@@ -59,6 +59,7 @@ def halt_api(
     with httpx.Client(base_url=service.url, timeout=30, verify=False) as client:
         yield client
         client.delete("/api/v1/halt")
+        client.put("/api/v1/blackout", json={"windows": []})
 
 
 def _experiment(api: httpx.Client, target: ProbeTarget, tag: str) -> str:
@@ -196,3 +197,62 @@ def test_a_users_stop_says_user(
 
     stopped = wait_for_trial(halt_api, trial["id"])
     assert (stopped["status"], stopped["stop_reason"]) == ("Stopped", "user")
+
+
+def test_an_open_blackout_window_refuses_trials_naming_it(
+    halt_api: httpx.Client,
+) -> None:
+    experiment = halt_api.post(
+        "/api/v1/experiment",
+        json={
+            "name": "during blackout",
+            "steps": [{"do": "cm.wait", "where": {"time_in_seconds": 0}}],
+        },
+    ).json()
+    windows = [
+        # Opens every minute for an hour: open now, whenever the test runs.
+        {"name": "year-end freeze", "cron": "* * * * *", "duration_seconds": 3600},
+        {
+            "name": "never now",
+            "cron": "0 0 1 1 *",
+            "duration_seconds": 1,
+            "timezone": "Europe/London",
+        },
+    ]
+
+    stored = halt_api.put("/api/v1/blackout", json={"windows": windows})
+
+    assert stored.status_code == 200, stored.text
+    assert halt_api.get("/api/v1/blackout").json()["windows"][0] == {
+        **windows[0],
+        "timezone": "UTC",
+    }
+    refused = halt_api.post("/api/v1/trial", json={"experiment": experiment["id"]})
+    assert refused.status_code == 409
+    assert "year-end freeze" in refused.json()["detail"]
+
+    halt_api.put("/api/v1/blackout", json={"windows": windows[1:]}).raise_for_status()
+    allowed = halt_api.post("/api/v1/trial", json={"experiment": experiment["id"]})
+    assert allowed.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("window", "field"),
+    [
+        ({"cron": "61 * * * *", "duration_seconds": 1}, "windows.0.cron"),
+        ({"cron": "* * * * *", "duration_seconds": 0}, "windows.0.duration_seconds"),
+        (
+            {"cron": "* * * * *", "duration_seconds": 1, "timezone": "Mars/Base"},
+            "windows.0.timezone",
+        ),
+    ],
+)
+def test_a_bad_blackout_window_is_400_naming_the_field(
+    halt_api: httpx.Client, window: dict[str, Any], field: str
+) -> None:
+    response = halt_api.put(
+        "/api/v1/blackout", json={"windows": [{"name": "w", **window}]}
+    )
+
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == [field]
