@@ -56,6 +56,7 @@ def test_viewer_sees_experiments_but_no_controls_that_change_them(
     expect(page.get_by_role("button", name="Run", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name="Edit")).to_have_count(0)
     expect(page.get_by_role("button", name="Delete")).to_have_count(0)
+    expect(page.get_by_role("button", name="Halt all chaos")).to_have_count(0)
     page.get_by_role("link", name="Experiments", exact=True).click()
     expect(page.get_by_role("heading", level=1, name="Experiments")).to_be_visible()
     expect(page.get_by_role("link", name="New experiment")).to_have_count(0)
@@ -127,3 +128,19 @@ def test_sign_in_through_the_configured_oauth2_provider(
         page.screenshot(path=str(SCREENSHOTS / "oauth2-signed-in.png"))
     finally:
         context.close()
+
+
+@sqlite_only
+def test_only_admins_get_the_halt_control(
+    secured_console: Console, identity_provider: IdentityProvider
+) -> None:
+    page = _sign_in(
+        secured_console, identity_provider.token("otto", roles=["operator"])
+    )
+    expect(page.get_by_role("heading", level=1, name="Kallisti")).to_be_visible()
+    expect(page.get_by_role("button", name="Halt all chaos")).to_have_count(0)
+    page.get_by_role("button", name="Sign out").click()
+
+    page = _sign_in(secured_console, identity_provider.token("ada", roles=["admin"]))
+    expect(page.locator("#session")).to_contain_text("ada (admin)")
+    expect(page.get_by_role("button", name="Halt all chaos")).to_be_visible()
