@@ -48,7 +48,10 @@ def test_halt_names_the_trials_it_stops_bans_new_ones_and_resumes(
         ]
         for trial in running:
             wait_for_trial(
-                api, trial["id"], until=lambda t: t["status"] == "In Progress"
+                api,
+                trial["id"],
+                timeout=60,
+                until=lambda t: t["status"] == "In Progress",
             )
 
         page = halt_console.open("#/trials")
@@ -65,7 +68,7 @@ def test_halt_names_the_trials_it_stops_bans_new_ones_and_resumes(
         expect(banner).to_contain_text("Chaos is halted")
         expect(banner).to_contain_text("Payments incident in progress")
         for trial in running:
-            assert wait_for_trial(api, trial["id"])["status"] == "Stopped"
+            assert wait_for_trial(api, trial["id"], timeout=60)["status"] == "Stopped"
         assert api.get("/api/v1/halt").json()["halted"] is True
 
         # On every page while halted; starting a trial is refused and says why.

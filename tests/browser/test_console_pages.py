@@ -151,6 +151,22 @@ def test_schedule_is_read_in_plain_english_with_its_next_five_runs(
     page.get_by_role("link", name="Home").click()
     expect(page.locator("ol.next-scheduled")).to_contain_text(experiment["name"])
 
+    # Listed on the Schedules page; edited there (pattern and count).
+    page.get_by_role("link", name="Schedules", exact=True).click()
+    row = page.locator("table.list tbody tr", has_text=experiment["name"])
+    row.get_by_role("link", name=re.compile("every weekday at 09:30")).click()
+    page.get_by_label("Cron pattern").fill("0 6 * * *")
+    expect(reading).to_contain_text("every day at 06:00, Europe/London")
+    page.get_by_label("Number of trials").fill("")
+    page.get_by_role("button", name="Save schedule").click()
+    expect(
+        page.get_by_role("link", name=re.compile("every day at 06:00"))
+    ).to_be_visible()
+    schedules = api.get(f"/api/v1/experiment/{experiment['id']}/schedule").json()
+    assert [(s["recurrence_pattern"], s["recurrence_count"]) for s in schedules] == [
+        ("0 6 * * *", None)
+    ]
+
 
 def test_report_downloads_for_the_chosen_filter(
     console: Console,
