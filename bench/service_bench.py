@@ -294,6 +294,47 @@ def trial_list_latency(stored: int = 10_000, requests: int = 50) -> dict[str, fl
     }
 
 
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no RSS for process {pid}")
+
+
+def memory_steady(trials: int = 10_000, batch: int = 100) -> dict[str, float]:
+    """RSS of `kallisti serve` idle, after the first 1,000 trials and after
+    `trials` trials of one `cm.wait 0` step (posted `batch` at a time)."""
+    figures: dict[str, float] = {}
+    with served_process() as (url, _, process):
+        time.sleep(2)
+        figures["idle_rss_mib"] = _rss_mib(process.pid)
+        with httpx.Client(base_url=url, timeout=60) as client:
+            experiment = _experiment(
+                client, [{"do": "cm.wait", "where": {"time_in_seconds": 0}}]
+            )
+
+            async def post_batch() -> list[str]:
+                async with httpx.AsyncClient(base_url=url, timeout=60) as posting:
+                    answers = await asyncio.gather(
+                        *(
+                            posting.post(
+                                "/api/v1/trial", json={"experiment": experiment}
+                            )
+                            for _ in range(batch)
+                        )
+                    )
+                return [a.raise_for_status().json()["id"] for a in answers]
+
+            for done in range(batch, trials + 1, batch):
+                ids = asyncio.run(post_batch())
+                for trial_id in ids:
+                    _wait(client, trial_id, _terminal, poll=0.01)
+                if done == 1000:
+                    figures["rss_after_1000_trials_mib"] = _rss_mib(process.pid)
+        figures[f"rss_after_{trials}_trials_mib"] = _rss_mib(process.pid)
+    return figures
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, float]]] = {
     "engine_overhead": engine_overhead,
     "trial_latency": trial_latency,
@@ -301,6 +342,7 @@ SCENARIOS: dict[str, Callable[[], dict[str, float]]] = {
     "stop_latency": stop_latency,
     "experiment_throughput": experiment_throughput,
     "trial_list_latency": trial_list_latency,
+    "memory_steady": memory_steady,
 }
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
 from kallisti.auth.errors import AccessRefused, NotAuthenticated, PermissionDenied
-from kallisti.auth.jwt import JwtVerifier
+
+if TYPE_CHECKING:
+    from kallisti.auth.jwt import JwtVerifier
 from kallisti.auth.plugins import (
     AuthenticationClass,
     PermissionClass,
@@ -53,6 +55,10 @@ class AccessControl:
                     "JWT access control needs KALLISTI_AUTH_JWKS_URL and "
                     "KALLISTI_AUTH_JWT_AUDIENCE"
                 )
+            # Imported here: PyJWT loads the cryptography bindings (tens of MiB)
+            # that a service without JWTs never needs.
+            from kallisti.auth.jwt import JwtVerifier
+
             self._verifier = JwtVerifier(
                 settings.auth_jwks_url,
                 audience=settings.auth_jwt_audience,
