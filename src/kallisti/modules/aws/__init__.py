@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from kallisti.modules.aws.drivers import driver_action, driver_activities
+from kallisti.modules.aws.target_paths import targets
 
 
 def _services() -> tuple[dict[str, ModuleType], dict[str, Callable[..., Any]]]:
@@ -57,3 +58,7 @@ def __find_action__(function_path: str) -> Callable[..., Any] | None:
     """Kallisti's rule: the last dotted part names the activity, whatever the
     parts before it."""
     return _BY_NAME.get(function_path.rpartition(".")[2])
+
+
+# Not an action: the registry's hook for the targets a changing action leases.
+targets = targets

@@ -20,6 +20,7 @@ from typing import Any
 
 from kallisti.modules.cf import kallisti_actions
 from kallisti.modules.cf.access import cf_action, default_credentials
+from kallisti.modules.cf.target_paths import targets
 
 # chaoscf calls urllib3.disable_warnings() on import: keep the process's
 # warning filters as they were (an unverified HTTPS call must stay visible).
@@ -57,3 +58,6 @@ __all__ = sorted(_ACTIONS)
 
 # Not an action: the registry's hook for the default credential.
 default_credentials = default_credentials
+
+# Not an action: the registry's hook for the targets a changing action leases.
+targets = targets
