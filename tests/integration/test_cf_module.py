@@ -15,6 +15,7 @@ import pytest
 from cf_api import CloudFoundryApi
 from cf_api.server import PASSWORD, USERNAME
 from module_trials import run_steps, step, step_error, step_logs
+from support import wait_for_trial
 
 ORG, SPACE = "chaos-org", "dev"
 
@@ -291,3 +292,46 @@ def test_tls_is_verified_and_a_private_ca_is_trusted_through_the_worker_bundle(
 
     assert trusted["status"] == "Succeeded", trusted["trial_record"]
     assert cf_tls.api.app("web").state == "STOPPED"
+
+
+def test_trials_stopping_the_same_app_take_turns_and_another_app_runs_alongside(
+    api: httpx.Client, cf: Foundation
+) -> None:
+    def experiment(app: str) -> str:
+        where = cf.where(app_name=app, org_name=ORG, space_name=SPACE)
+        answer = api.post(
+            "/api/v1/experiment",
+            json={
+                "name": f"stop {app}",
+                "steps": [
+                    step("cf.stop_app", where),
+                    step("cm.wait", {"time_in_seconds": 1.5}),
+                ],
+                "post_steps": [step("cf.start_app", where)],
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    def start(experiment_id: str) -> str:
+        answer = api.post("/api/v1/trial", json={"experiment": experiment_id})
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    web = experiment("web")
+    first = start(web)
+    wait_for_trial(api, first, until=lambda t: bool(t["trial_record"].get("steps")))
+    second = start(web)
+    waiting = wait_for_trial(api, second, until=lambda t: bool(t["waiting_for"]))
+    beside = start(experiment("worker"))
+    running = wait_for_trial(
+        api, beside, until=lambda t: bool(t["trial_record"].get("steps"))
+    )
+
+    assert waiting["status"] == "Scheduled"
+    assert f"held by trial {first}" in waiting["waiting_for"]
+    assert f"/{ORG}/{SPACE}/web" in waiting["waiting_for"]
+    assert running["status"] == "In Progress"
+    done = [wait_for_trial(api, t) for t in (first, second, beside)]
+    assert [t["status"] for t in done] == ["Succeeded"] * 3
+    assert done[1]["executed_at"] >= done[0]["completed_at"]
