@@ -273,7 +273,8 @@ def main() -> None:
                 f"idle, per worker: {transactions:.2f} transactions/s "
                 f"(pg_stat_database), "
                 + (
-                    f"{statements:.2f} statements/s (server log, BEGIN/COMMIT included)"
+                    f"{statements:.2f} queries/s (server statement log, without BEGIN, "
+                    "COMMIT, ROLLBACK and the pool's ping)"
                     if statements is not None
                     else "server log not readable"
                 )

@@ -64,7 +64,7 @@ def served_process(
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 180
             while True:
                 try:
                     httpx.get(f"{url}/api/v1/health", timeout=1).raise_for_status()
