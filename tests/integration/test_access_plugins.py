@@ -76,3 +76,12 @@ def test_an_unloadable_class_stops_the_service_from_starting(
 
     with pytest.raises(ValueError, match="KALLISTI_API_AUTH_CLASS"):
         ServiceThread(settings)
+
+
+def test_a_scope_label_is_refused_until_it_is_enforced(
+    database_urls: dict[str, str],
+) -> None:
+    settings = service_settings(database_urls["sqlite"], auth_scope_label="team")
+
+    with pytest.raises(ValueError, match="KALLISTI_AUTH_SCOPE_LABEL"):
+        ServiceThread(settings)

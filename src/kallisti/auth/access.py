@@ -43,6 +43,11 @@ class AccessControl:
     """
 
     def __init__(self, settings: Settings, tokens: TokenLookup | None) -> None:
+        if settings.auth_scope_label:
+            # Refused rather than ignored: a scope that is not enforced would
+            # let every caller see every team's experiments while the operator
+            # believes otherwise.
+            raise ValueError("KALLISTI_AUTH_SCOPE_LABEL is not supported yet: unset it")
         self.enabled = settings.access_control
         self.scope_label = settings.auth_scope_label
         self._user_id_claim = settings.claim_user_id_key
