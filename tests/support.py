@@ -125,7 +125,7 @@ def service_settings(database_url: str, **overrides: object) -> Settings:
     reach with a few trials, the rest as shipped."""
     values: dict[str, object] = {
         "database_url": database_url,
-        "worker_concurrency": 8,
+        "worker_concurrency": 16,
         "poll_interval_seconds": 0.05,
         "stop_check_interval_seconds": 0.05,
         "event_poll_seconds": 0.05,
