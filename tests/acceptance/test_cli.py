@@ -254,3 +254,30 @@ def test_modules_lists_the_catalogue_and_refuses_an_unknown_namespace(
     )
     assert unknown.returncode == 1
     assert b"Unknown module name 'nope'" in unknown.stderr
+
+
+def test_run_honours_the_experiments_guards(tmp_path: Path) -> None:
+    guard = {
+        "step": "Backend up",
+        "do": "cm.http_probe",
+        "where": {"url": "http://127.0.0.1:1/"},
+        "interval_seconds": 0.1,
+    }
+    path = _experiment_file(
+        tmp_path,
+        {
+            "name": "guarded local run",
+            "steps": [{"do": "cm.wait", "where": {"time_in_seconds": 600}}],
+            "guards": [guard],
+        },
+    )
+    result = subprocess.run(
+        [*KALLISTI, "run", str(path)],
+        env=_env(tmp_path),
+        capture_output=True,
+        timeout=60,
+    )
+    output = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert output["status"] == "Stopped"
+    assert output["trial_record"]["guards"][0]["step_name"] == "Backend up"

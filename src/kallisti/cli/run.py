@@ -92,6 +92,8 @@ def run(
         post_steps=tuple(experiment.post_steps),
         parameters={**experiment.parameters, **_parse_params(param or [])},
         dry_run=dry_run,
+        guards=tuple(experiment.guards or ()),
+        max_duration_seconds=experiment.max_duration_seconds,
     )
     engine = build_engine(load_settings())
     recorder = _ConsoleRecorder()
