@@ -335,3 +335,28 @@ def test_trials_stopping_the_same_app_take_turns_and_another_app_runs_alongside(
     done = [wait_for_trial(api, t) for t in (first, second, beside)]
     assert [t["status"] for t in done] == ["Succeeded"] * 3
     assert done[1]["executed_at"] >= done[0]["completed_at"]
+
+
+def test_map_route_delete_app_and_call_api_change_what_they_name(
+    api: httpx.Client, cf: Foundation
+) -> None:
+    worker = cf.api.app("worker")
+    trial = run_steps(
+        api,
+        step(
+            "cf.map_route_to_app",
+            cf.where(app_name="worker", host_name="web", org_name=ORG),
+        ),
+        step(
+            "cf.call_api",
+            cf.where(path="/v2/apps", query={"q": "name:worker"}),
+            expect=[{"operator": "eq", "response.total_results": 1}],
+        ),
+        step("cf.delete_app", cf.where(app_name="worker", org_name=ORG)),
+    )
+
+    assert trial["status"] == "Succeeded", trial["trial_record"]
+    assert worker.guid not in cf.api.apps
+    assert ("PUT", f"/v2/apps/{worker.guid}/routes/{next(iter(cf.api.routes))}") in (
+        cf.api.requests
+    )
