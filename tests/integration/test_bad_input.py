@@ -301,6 +301,7 @@ def experiment_target(
         yield "POST", EXPERIMENTS
         return
     created = api.post(EXPERIMENTS, json=_body(name="replace me")).json()
+    created.pop("warnings")  # A1: change answers carry warnings, reads do not
     path = f"{EXPERIMENTS}/{created['id']}"
     yield "PUT", path
     assert api.get(path).json() == created, "a refused PUT changed the experiment"
@@ -380,6 +381,7 @@ def test_an_invalid_patch_is_400_and_changes_nothing(
     api: httpx.Client, body: dict[str, Any], fields: list[str]
 ) -> None:
     created = api.post(EXPERIMENTS, json=_body()).json()
+    created.pop("warnings")  # A1: change answers carry warnings, reads do not
     path = f"{EXPERIMENTS}/{created['id']}"
 
     response = api.patch(path, json=body)
@@ -391,6 +393,7 @@ def test_an_invalid_patch_is_400_and_changes_nothing(
 @pytest.fixture
 def experiment_id(api: httpx.Client) -> str:
     created: dict[str, Any] = api.post(EXPERIMENTS, json=_body()).json()
+    created.pop("warnings")  # A1: change answers carry warnings, reads do not
     return str(created["id"])
 
 

@@ -27,6 +27,7 @@ from kallisti.api.routes import (
     session,
     tokens,
     trials,
+    validation,
 )
 from kallisti.auth import AccessControl, undeclared_route_guard
 from kallisti.auth.tokens import MachineTokens
@@ -80,6 +81,7 @@ def create_app(
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (
+        validation,
         experiments,
         schedules,
         schedule_preview,

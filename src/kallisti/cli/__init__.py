@@ -14,6 +14,7 @@ from kallisti.cli.report import report
 from kallisti.cli.run import run
 from kallisti.cli.serve import migrate, run_worker, serve
 from kallisti.cli.token import token
+from kallisti.cli.validate import validate
 
 __all__ = ["app", "main"]
 
@@ -33,6 +34,7 @@ app.command()(halt)
 app.command()(resume)
 app.add_typer(audit, name="audit")
 app.command("import")(import_kallisti)
+app.command()(validate)
 
 
 @app.command()

@@ -12,6 +12,7 @@ from kallisti.api.deps import Editor, PageQuery, State, Viewer
 from kallisti.api.masking import masked_experiment
 from kallisti.api.pagination import list_response
 from kallisti.api.responses import model_response
+from kallisti.api.routes.validation import Checker, ExperimentChecked
 from kallisti.domain.models import ExperimentCreate, ExperimentPublic, ExperimentUpdate
 
 router = APIRouter(prefix="/experiment", tags=["experiment"])
@@ -30,15 +31,17 @@ def list_experiments(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentPublic)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentChecked)
 async def create_experiment(
-    body: ExperimentCreate, state: State, caller: Editor
+    body: ExperimentCreate, state: State, caller: Editor, checker: Checker
 ) -> Response:
-    """Store an experiment. Creating one never touches any infrastructure."""
+    """Store an experiment. Creating one never touches any infrastructure.
+    `warnings` lists what would fail when a trial runs it."""
     experiment = await run_in_threadpool(
         state.store.experiments.create, body, created_by=caller.user_id
     )
-    return model_response(masked_experiment(experiment), status.HTTP_201_CREATED)
+    checked = checker.checked(masked_experiment(experiment))
+    return model_response(checked, status.HTTP_201_CREATED)
 
 
 @router.get("/{experiment_id}", response_model=ExperimentPublic)
@@ -49,19 +52,29 @@ async def read_experiment(experiment_id: UUID, state: State, _: Viewer) -> Respo
 
 @router.put("/{experiment_id}")
 def replace_experiment(
-    experiment_id: UUID, body: ExperimentCreate, state: State, _: Editor
-) -> ExperimentPublic:
+    experiment_id: UUID,
+    body: ExperimentCreate,
+    state: State,
+    _: Editor,
+    checker: Checker,
+) -> ExperimentChecked:
     """Replace every field. Trials already created keep the version they ran.
     A masked secret (`*****`) sent back keeps the stored value."""
-    return masked_experiment(state.store.experiments.replace(experiment_id, body))
+    experiment = state.store.experiments.replace(experiment_id, body)
+    return checker.checked(masked_experiment(experiment))
 
 
 @router.patch("/{experiment_id}")
 def update_experiment(
-    experiment_id: UUID, body: ExperimentUpdate, state: State, _: Editor
-) -> ExperimentPublic:
+    experiment_id: UUID,
+    body: ExperimentUpdate,
+    state: State,
+    _: Editor,
+    checker: Checker,
+) -> ExperimentChecked:
     """Change the fields given."""
-    return masked_experiment(state.store.experiments.update(experiment_id, body))
+    experiment = state.store.experiments.update(experiment_id, body)
+    return checker.checked(masked_experiment(experiment))
 
 
 @router.delete("/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 
 from kallisti.api.deps import Editor, PageQuery, State, Viewer
 from kallisti.api.pagination import list_response
+from kallisti.api.routes.validation import Checker, ScheduleChecked
 from kallisti.domain.schedules import ScheduleCreate, SchedulePublic, ScheduleUpdate
 
 router = APIRouter(prefix="/experiment/{experiment_id}/schedule", tags=["schedule"])
@@ -32,12 +33,21 @@ def list_schedules(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_schedule(
-    experiment_id: UUID, body: ScheduleCreate, state: State, caller: Editor
-) -> SchedulePublic:
+    experiment_id: UUID,
+    body: ScheduleCreate,
+    state: State,
+    caller: Editor,
+    checker: Checker,
+) -> ScheduleChecked:
     """Schedule trials of the experiment by `recurrence_pattern` (cron, read in
     `timezone`), `recurrence_count` times or forever. 404 when the experiment is
-    unknown or deleted."""
-    return state.store.schedules.create(experiment_id, body, created_by=caller.user_id)
+    unknown or deleted. `warnings` lists what would fail when it fires."""
+    schedule = state.store.schedules.create(
+        experiment_id, body, created_by=caller.user_id
+    )
+    return checker.checked_schedule(
+        schedule, state.store.experiments.get(experiment_id)
+    )
 
 
 @router.get("/{schedule_id}")
@@ -54,10 +64,14 @@ def replace_schedule(
     body: ScheduleCreate,
     state: State,
     _: Editor,
-) -> SchedulePublic:
+    checker: Checker,
+) -> ScheduleChecked:
     """Replace every field. A changed `recurrence_count` restarts
     `recurrence_left`; a changed pattern or time zone moves the next tick."""
-    return state.store.schedules.replace(experiment_id, schedule_id, body)
+    schedule = state.store.schedules.replace(experiment_id, schedule_id, body)
+    return checker.checked_schedule(
+        schedule, state.store.experiments.get(experiment_id)
+    )
 
 
 @router.patch("/{schedule_id}")
@@ -67,9 +81,13 @@ def update_schedule(
     body: ScheduleUpdate,
     state: State,
     _: Editor,
-) -> SchedulePublic:
+    checker: Checker,
+) -> ScheduleChecked:
     """Change the fields given (same rules as PUT)."""
-    return state.store.schedules.update(experiment_id, schedule_id, body)
+    schedule = state.store.schedules.update(experiment_id, schedule_id, body)
+    return checker.checked_schedule(
+        schedule, state.store.experiments.get(experiment_id)
+    )
 
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
