@@ -30,8 +30,16 @@ class SafeLogFilter(logging.Filter):
 
 
 def install_safe_logging() -> None:
-    """Put the filter on the root handlers and the HTTP client's loggers
-    (idempotent)."""
+    """Put the filter on the root handlers and the HTTP client's loggers, and
+    keep the HTTP client's per-request INFO lines out (idempotent).
+
+    A step's URL may carry a secret only its trial knows (`?t={{ token }}`):
+    the trial record masks it, but a process-wide log line cannot tell it
+    apart, so the client's request lines are not written at all.
+    """
+    for name in ("httpx", "httpcore"):
+        if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
+            logging.getLogger(name).setLevel(logging.WARNING)
     targets: list[logging.Filterer] = [
         *logging.getLogger().handlers,
         logging.getLogger("httpx"),

@@ -56,4 +56,5 @@ def build_service(
     if settings.run_worker:
         app.state.kallisti.trial_created_hooks.append(worker.wake)
         app.state.kallisti.stop_requested_hooks.append(worker.check_stop_requests)
+        app.state.kallisti.local_worker_id = worker.worker_id
     return Service(settings, store, engine, worker, app)

@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from kallisti.domain.models import ExperimentCreate, TrialCreate
 from kallisti.domain.record import result_lines
 from kallisti.store import Store
 from kallisti.store.tables import trials
+from kallisti.store.tables import workers as workers_table
 from support import ProbeTarget, create_postgres_database, drop_postgres_database
 
 LEASE_SECONDS = 3.0
@@ -217,3 +219,181 @@ def test_three_workers_run_each_trial_exactly_once(
     )
     chaos = _paths(probe_target, f"/chaos/{tag}")
     assert sorted(chaos) == sorted(f"/chaos/{tag}/{n}" for n in range(30))
+
+
+def test_a_worker_killed_during_post_steps_leaves_only_the_unfinished_ones(
+    durable_store: Store, workers: WorkerProcesses, probe_target: ProbeTarget
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    experiment = durable_store.experiments.create(
+        ExperimentCreate.model_validate(
+            {
+                "name": f"killed in clean-up {tag}",
+                "steps": [
+                    {
+                        "do": "cm.http_request",
+                        "where": {"url": f"{probe_target.url}/chaos/{tag}"},
+                    }
+                ],
+                "post_steps": [
+                    {
+                        "do": "cm.http_request",
+                        "where": {"url": f"{probe_target.url}/cleanup/{tag}/1"},
+                    },
+                    {"do": "cm.wait", "where": {"time_in_seconds": 3}},
+                    {
+                        "do": "cm.http_request",
+                        "where": {"url": f"{probe_target.url}/cleanup/{tag}/3"},
+                    },
+                ],
+            }
+        ),
+        created_by="test",
+    )
+    trial = durable_store.trials.create(
+        TrialCreate(experiment=experiment.id), initiated_by="test", initiated_from="api"
+    )
+    first = workers.start()
+    _wait_until(
+        lambda: (
+            len(_row(durable_store, trial.id).trial_record.get("post_steps", [])) == 2
+        ),
+        30,
+        "the second post step",
+    )
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+
+    workers.start()
+    _wait_until(
+        lambda: _row(durable_store, trial.id).status == "Failed",
+        LEASE_SECONDS + 30,
+        "the recovery",
+    )
+    record = _row(durable_store, trial.id).trial_record
+    assert _paths(probe_target, f"/chaos/{tag}") == [f"/chaos/{tag}"]
+    assert _paths(probe_target, f"/cleanup/{tag}") == [
+        f"/cleanup/{tag}/1",
+        f"/cleanup/{tag}/3",
+    ]
+    post = record["post_steps"]
+    assert [entry["step_name"] for entry in post] == [
+        "Http request",
+        "Wait",
+        "Http request",
+    ]
+    assert all(entry["logs"][-1].endswith("Completed.") for entry in post)
+    assert (
+        sum("Starting command execution." in line for e in post for line in e["logs"])
+        == 3
+    )
+    assert any("Post step 2 was interrupted" in line for line in record["result"])
+
+
+def _lease_experiment(
+    store: Store, target: ProbeTarget, tag: str, wait: float
+) -> uuid.UUID:
+    experiment = store.experiments.create(
+        ExperimentCreate.model_validate(
+            {
+                "name": f"lease {tag}",
+                "steps": [
+                    {
+                        "do": "cm.http_request",
+                        "where": {"url": f"{target.url}/chaos/{tag}/1"},
+                    },
+                    {"do": "cm.wait", "where": {"time_in_seconds": wait}},
+                    {
+                        "do": "cm.http_request",
+                        "where": {"url": f"{target.url}/chaos/{tag}/2"},
+                    },
+                ],
+                "post_steps": [
+                    {
+                        "do": "cm.http_request",
+                        "where": {"url": f"{target.url}/cleanup/{tag}"},
+                    }
+                ],
+            }
+        ),
+        created_by="test",
+    )
+    return experiment.id
+
+
+def test_a_trial_several_leases_long_on_a_live_worker_is_never_recovered(
+    durable_store: Store, workers: WorkerProcesses, probe_target: ProbeTarget
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    experiment_id = _lease_experiment(
+        durable_store, probe_target, tag, wait=LEASE_SECONDS * 3
+    )
+    workers.start()
+    workers.start()
+    trial = durable_store.trials.create(
+        TrialCreate(experiment=experiment_id), initiated_by="test", initiated_from="api"
+    )
+
+    _wait_until(
+        lambda: _row(durable_store, trial.id).status in {"Succeeded", "Failed"},
+        LEASE_SECONDS * 3 + 60,
+        "the end of the trial",
+    )
+    row = _row(durable_store, trial.id)
+    assert row.status == "Succeeded", row.trial_record
+    assert _paths(probe_target, f"/chaos/{tag}") == [
+        f"/chaos/{tag}/1",
+        f"/chaos/{tag}/2",
+    ]
+    assert _paths(probe_target, f"/cleanup/{tag}") == [f"/cleanup/{tag}"]
+    assert not any("lost" in line for line in row.trial_record["result"])
+
+
+def _heartbeat_of(store: Store, worker_id: str) -> Any:
+    with store.read() as conn:
+        return conn.execute(
+            sa.select(workers_table.c.heartbeat_at).where(
+                workers_table.c.id == worker_id
+            )
+        ).scalar()
+
+
+def test_a_worker_paused_past_its_lease_never_touches_the_trial_again(
+    durable_store: Store, workers: WorkerProcesses, probe_target: ProbeTarget
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    experiment_id = _lease_experiment(
+        durable_store, probe_target, tag, wait=LEASE_SECONDS
+    )
+    paused = workers.start()
+    trial = durable_store.trials.create(
+        TrialCreate(experiment=experiment_id), initiated_by="test", initiated_from="api"
+    )
+    _wait_until(lambda: _waiting(durable_store, trial.id), 30, "the wait step")
+    paused_id = _row(durable_store, trial.id).worker_id
+    paused.send_signal(signal.SIGSTOP)
+    try:
+        workers.start()
+        _wait_until(
+            lambda: _row(durable_store, trial.id).status == "Failed",
+            LEASE_SECONDS + 60,
+            "the recovery",
+        )
+        closed = _row(durable_store, trial.id).trial_record
+    finally:
+        paused.send_signal(signal.SIGCONT)
+    resumed_at = durable_store.clock()
+    # Two heartbeats after the resume: the paused worker's loop has run every
+    # timer that fell due while it slept, the end of its wait step included.
+    _wait_until(
+        lambda: (
+            (beat := _heartbeat_of(durable_store, paused_id)) is not None
+            and beat > resumed_at + timedelta(seconds=LEASE_SECONDS / 3)
+        ),
+        30,
+        "the paused worker's heartbeats after the resume",
+    )
+
+    assert _paths(probe_target, f"/chaos/{tag}") == [f"/chaos/{tag}/1"]
+    assert _paths(probe_target, f"/cleanup/{tag}") == [f"/cleanup/{tag}"]
+    assert _row(durable_store, trial.id).trial_record == closed

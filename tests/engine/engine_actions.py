@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -21,6 +22,9 @@ __all__ = [
     "slow_logger",
     "winds_down_slowly",
 ]
+
+# Set once `slow_logger` has handed its late line to the step context.
+LATE_LINE_LOGGED = threading.Event()
 
 # Reached only through this log: a test reads it to see which steps ran.
 CALLS: list[str] = []
@@ -76,6 +80,7 @@ def slow_logger(*, seconds: float, step_context: StepContext) -> None:
     """A blocking driver that logs after its step may have been abandoned."""
     time.sleep(seconds)
     step_context.log("late line")
+    LATE_LINE_LOGGED.set()
 
 
 async def winds_down_slowly(*, seconds: float) -> None:

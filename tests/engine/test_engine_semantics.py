@@ -129,8 +129,9 @@ async def test_log_times_come_from_the_engine_clock_converted_to_utc() -> None:
 
 
 async def test_a_failing_step_fails_the_trial_skips_the_rest_and_runs_post_steps(
-    engine: TrialEngine, calls: list[str]
+    engine: TrialEngine,
 ) -> None:
+    engine_actions.LATE_LINE_LOGGED.clear()
     plan = make_plan(
         pre_steps=[ok("pre")],
         steps_=[ok("first"), failing("kaboom"), ok("never")],
@@ -506,7 +507,7 @@ async def test_the_record_is_written_step_by_step_and_complete_before_the_close(
 
 
 async def test_an_abandoned_blocking_action_cannot_change_the_closed_record(
-    engine: TrialEngine,
+    engine: TrialEngine, calls: list[str]
 ) -> None:
     plan = make_plan(
         steps_=[
@@ -516,7 +517,12 @@ async def test_an_abandoned_blocking_action_cannot_change_the_closed_record(
 
     recorder = await run_trial(plan, engine=engine)
     changes_at_close = len(recorder.snapshots)
-    await asyncio.sleep(0.6)
+    # Wait for the late line to be handed to the loop, then for the loop to
+    # have run what was handed to it before our own callback.
+    assert await asyncio.to_thread(engine_actions.LATE_LINE_LOGGED.wait, 10)
+    handed_over = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_soon_threadsafe(handed_over.set_result, None)
+    await handed_over
 
     assert recorder.status is TrialStatus.FAILED
     assert len(recorder.snapshots) == changes_at_close
@@ -538,8 +544,9 @@ async def test_post_steps_start_after_the_interrupted_action_has_wound_down(
     asyncio.get_running_loop().call_later(0.1, stop.request, "stop")
 
     recorder = await run_trial(plan, engine=engine, stop=stop)
-    await asyncio.sleep(0.3)
 
+    # The action has ended ("wound down") before the post step began: nothing
+    # of it can come later.
     assert recorder.status is TrialStatus.STOPPED
     assert calls == ["winding down", "wound down", "echo:rollback"]
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 import httpx
 import pytest
 
+from kallisti.domain.secrets import MASK
+from kallisti.store import Store
 from support import ProbeTarget, wait_for_trial
 
 SECRET = "hunter2-s3cr3t-value"
@@ -81,3 +84,52 @@ def test_a_masked_experiment_sent_back_keeps_its_secrets(
     sent = probe_target.requests[-1]
     assert sent["headers"]["X-Db-Password"] == SECRET
     assert API_KEY in sent["body"]
+
+
+def test_secret_metadata_is_masked_in_answers_and_kept_when_sent_back(
+    api: httpx.Client, store: Store
+) -> None:
+    created = api.post(
+        "/api/v1/experiment",
+        json={
+            "name": "metadata secrets",
+            "metadata": {"team": "ops", "api_key": "meta-key-5521"},
+            "parameters": {"pw": "templated-pw-8812"},
+            "steps": [
+                {
+                    "do": "cm.http_probe",
+                    "where": {
+                        "url": "http://127.0.0.1:9/",
+                        "headers": {"Authorization": "Bearer {{ pw }}"},
+                    },
+                }
+            ],
+        },
+    ).json()
+
+    assert created["metadata"] == {"team": "ops", "api_key": MASK}
+    assert created["parameters"] == {"pw": MASK}
+    editable = ("name", "metadata", "parameters", "steps")
+    replaced = api.put(
+        f"/api/v1/experiment/{created['id']}",
+        json={field: created[field] for field in editable},
+    )
+    assert replaced.status_code == 200, replaced.text
+    stored = store.experiments.get(uuid.UUID(created["id"]))
+    assert stored.metadata["api_key"] == "meta-key-5521"
+    assert stored.parameters["pw"] == "templated-pw-8812"
+
+    trial = api.post(
+        "/api/v1/trial",
+        json={
+            "experiment": created["id"],
+            "parameters": {"pw": "trial-pw-9931"},
+            "metadata": {"secrets": {"db": "trial-db-7710"}},
+            "ticket": {"token": "ticket-tok-4410"},
+        },
+    ).json()
+    read = api.get(f"/api/v1/trial/{trial['id']}").json()
+    for answer in (trial, read):
+        assert answer["parameters"] == {"pw": MASK}
+        assert answer["metadata"]["secrets"] == {"db": MASK}
+        assert answer["ticket"] == {"token": MASK}

@@ -277,7 +277,7 @@ def test_webhooks_get_the_trial_as_json_and_are_retried_with_back_off(
 
 
 def test_a_webhook_answering_404_is_not_retried(
-    api: httpx.Client, receiver: WebhookReceiver
+    api: httpx.Client, receiver: WebhookReceiver, service: ServiceThread
 ) -> None:
     receiver.statuses = [404]
     api.put(
@@ -288,7 +288,8 @@ def test_a_webhook_answering_404_is_not_retried(
     _run_trial(api)
 
     eventually(lambda: receiver.requests)
-    time.sleep(0.5)  # longer than the back-off: a retry would have come
+    # The delivery is over (a retry would keep it pending through its back-off).
+    eventually(lambda: service.service.worker.notifier.pending == 0)
     assert [r["status"] for r in receiver.requests] == [404]
 
 

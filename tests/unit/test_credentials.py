@@ -32,7 +32,7 @@ def test_the_three_kallisti_types_are_found_through_entry_points(
     assert registry.types == BUILTIN_TYPES
 
 
-def test_env_var_credentials_read_both_variables_and_only_the_password_is_secret(
+def test_env_var_credentials_read_both_variables_and_both_are_secret(
     registry: CredentialRegistry,
 ) -> None:
     credential = registry.build(
@@ -45,7 +45,8 @@ def test_env_var_credentials_read_both_variables_and_only_the_password_is_secret
 
     assert isinstance(credential, EnvVarUsernamePasswordCredential)
     assert (credential.username, credential.password) == ("alice", "alice-pw-123")
-    assert credential.secrets() == ["alice-pw-123"]
+    # The username too: token endpoints quote it in their refusals.
+    assert credential.secrets() == ["alice-pw-123", "alice"]
     assert credential.describe() == (
         "credential of type ENV_VAR_USERNAME_PASSWORD (username from $APP_USER, "
         "password from $APP_PASSWORD)"

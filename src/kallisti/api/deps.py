@@ -8,6 +8,7 @@ none. Routes that forget are admin-only at run time (fail closed).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -51,6 +52,10 @@ class ServiceState:
         # An in-process worker listens here so it need not wait for its next poll.
         self.trial_created_hooks: list[Callable[[], None]] = []
         self.stop_requested_hooks: list[Callable[[], None]] = []
+        # The worker running in this process, if any: `/health` expects it
+        # (once it has had a lease's time to start).
+        self.local_worker_id: str | None = None
+        self.started = time.monotonic()
 
     async def read(
         self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs

@@ -1,11 +1,13 @@
 """What the API hides in its answers: values under secret-naming keys in
-experiment steps and parameters, and in trial parameters. A PUT/PATCH that
-sends a mask back keeps the stored value (see `restore_masked`)."""
+experiment steps, parameters and metadata, and in trial parameters, metadata
+and ticket; parameters templated into a secret's place. A PUT/PATCH that sends
+a mask back keeps the stored value (see `restore_masked`)."""
 
 from __future__ import annotations
 
 from kallisti.domain.models import ExperimentPublic, TrialPublic
 from kallisti.domain.record import SECTIONS
+from kallisti.domain.secret_parameters import mask_parameters, secret_parameter_names
 from kallisti.domain.secrets import mask_secret_fields
 
 __all__ = ["masked_experiment", "masked_trial"]
@@ -13,7 +15,11 @@ __all__ = ["masked_experiment", "masked_trial"]
 
 def masked_experiment(experiment: ExperimentPublic) -> ExperimentPublic:
     data = experiment.model_dump()
-    data["parameters"] = mask_secret_fields(data["parameters"])
+    wheres = [step["where"] for section in SECTIONS for step in data[section]]
+    data["parameters"] = mask_parameters(
+        data["parameters"], secret_parameter_names(data["parameters"], wheres)
+    )
+    data["metadata"] = mask_secret_fields(data["metadata"])
     for section in SECTIONS:
         for step in data[section]:
             step["where"] = mask_secret_fields(step["where"])
@@ -21,4 +27,10 @@ def masked_experiment(experiment: ExperimentPublic) -> ExperimentPublic:
 
 
 def masked_trial(trial: TrialPublic) -> TrialPublic:
-    return trial.model_copy(update={"parameters": mask_secret_fields(trial.parameters)})
+    return trial.model_copy(
+        update={
+            "parameters": mask_secret_fields(trial.parameters),
+            "metadata": mask_secret_fields(trial.metadata),
+            "ticket": mask_secret_fields(trial.ticket),
+        }
+    )

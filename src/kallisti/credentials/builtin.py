@@ -51,7 +51,9 @@ class EnvVarUsernamePasswordCredential(Credential):
         )
 
     def secrets(self) -> list[str]:
-        return [self.password]
+        # The username too: with the password it is half of a login, and error
+        # lines of token endpoints quote it.
+        return [self.password, self.username]
 
     def describe(self) -> str:
         return (

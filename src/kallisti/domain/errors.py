@@ -130,8 +130,11 @@ class ExpectationFailed(StepError):
 class StepTimedOut(StepError):
     """Raised when an action runs longer than the step's time-out."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"The step did not finish within {seconds:g} seconds.")
+    def __init__(self, seconds: float, why: str | None = None) -> None:
+        super().__init__(
+            f"The step did not finish within {seconds:g} seconds"
+            + (f": {why}." if why else ".")
+        )
 
 
 class MissingParameterValueError(KallistiError):

@@ -34,5 +34,6 @@ def capped_values(value: Any, limit: int = RECORDED_VALUE_LIMIT) -> Any:
     if isinstance(value, Mapping):
         return {key: capped_values(item, limit) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [capped_values(item, limit) for item in value]
+        items = [capped_values(item, limit) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
     return value

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from kallisti.domain.errors import InvalidInput
-from kallisti.domain.secrets import MASK
+from kallisti.domain.secrets import MASK, mask_url_secrets
 
 __all__ = [
     "MAX_RECIPIENTS",
@@ -102,12 +102,14 @@ class NotificationSettings(BaseModel):
     webhooks: list[Webhook] = Field(default_factory=list)
 
     def public(self) -> NotificationPublic:
-        """The API's view: webhook secrets masked."""
+        """The API's view: webhook secrets, and secrets in webhook URLs
+        (`user:pass@`, `?token=`), masked."""
         return NotificationPublic(
             emails=list(self.emails),
             webhooks=[
                 WebhookPublic(
-                    url=hook.url, secret=None if hook.secret is None else MASK
+                    url=mask_url_secrets(hook.url),
+                    secret=None if hook.secret is None else MASK,
                 )
                 for hook in self.webhooks
             ],
@@ -117,14 +119,18 @@ class NotificationSettings(BaseModel):
         """The settings after a PUT of `update` (see `NotificationUpdate`).
 
         A webhook sent back with the masked secret keeps the secret stored for
-        the same URL. Raises `InvalidInput` when a URL without a stored secret
+        the same URL; a URL sent back as the API showed it (its secrets masked)
+        keeps the stored URL. Raises `InvalidInput` when a URL without a stored secret
         comes with the mask as its secret.
         """
         if update.webhooks is None:
             return NotificationSettings(emails=update.emails, webhooks=self.webhooks)
         stored = {hook.url: hook.secret for hook in self.webhooks}
+        shown = {mask_url_secrets(url): url for url in stored}
         webhooks: list[Webhook] = []
         for index, hook in enumerate(update.webhooks):
+            if MASK in hook.url and hook.url in shown:
+                hook = Webhook(url=shown[hook.url], secret=hook.secret)
             if hook.secret == MASK:
                 if stored.get(hook.url) is None:
                     raise InvalidInput(

@@ -10,7 +10,13 @@ from uuid import UUID
 from kallisti.domain.models import Guard, Step, TrialStatus
 from kallisti.domain.record import TrialRecord
 
-__all__ = ["StopSignal", "TrialPlan", "TrialRecorder"]
+__all__ = ["LeaseLost", "StopSignal", "TrialPlan", "TrialRecorder"]
+
+
+class LeaseLost(Exception):
+    """Raised by the engine before a step when the recorder says the worker's
+    lease may have run out: the trial now belongs to another worker, which
+    cleans it up; this one must not touch it again."""
 
 
 @dataclass(frozen=True)
@@ -61,5 +67,11 @@ class TrialRecorder(Protocol):
     def changed(self, record: TrialRecord) -> None:
         """The record changed: persist it soon, in order, without blocking."""
 
-    async def close(self, status: TrialStatus, record: TrialRecord) -> None:
-        """Persist the complete record and the terminal status in one write."""
+    async def close(
+        self, status: TrialStatus, record: TrialRecord
+    ) -> TrialStatus | None:
+        """Persist the complete record and the terminal status in one write.
+
+        Returns the status written when it is not `status` (a stop accepted
+        while the trial ended makes it `Stopped`), else None.
+        """

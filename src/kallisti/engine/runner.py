@@ -18,7 +18,9 @@ import functools
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,7 +34,7 @@ from kallisti.domain.errors import (
     StepTimedOut,
 )
 from kallisti.domain.expectations import check_all, parse_expectations
-from kallisti.domain.limits import capped
+from kallisti.domain.limits import LOG_LINE_LIMIT, capped, capped_values
 from kallisti.domain.models import Guard, Step, TrialStatus
 from kallisti.domain.record import (
     GUARDS,
@@ -42,13 +44,17 @@ from kallisti.domain.record import (
     TrialRecord,
     utc_now,
 )
+from kallisti.domain.secret_parameters import (
+    secret_parameter_names,
+    secret_parameter_values,
+)
 from kallisti.domain.secrets import (
     SecretRedactor,
     mask_secret_fields,
     secret_field_values,
 )
 from kallisti.domain.templating import Templates
-from kallisti.engine.plan import StopSignal, TrialPlan, TrialRecorder
+from kallisti.engine.plan import LeaseLost, StopSignal, TrialPlan, TrialRecorder
 from kallisti.modules.context import STEP_CONTEXT_PARAMETER, StepContext
 from kallisti.modules.registry import Action, ModuleRegistry
 from kallisti.safety import GuardRun, GuardWatch, stop_after
@@ -58,6 +64,7 @@ __all__ = ["TrialEngine", "step_name"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_STEP_TIMEOUT_SECONDS = 600.0
+DEFAULT_DRIVER_THREADS = 32
 # How long an interrupted async action may take to clean up after itself.
 _WIND_DOWN_SECONDS = 10.0
 
@@ -94,12 +101,25 @@ class TrialEngine:
         *,
         step_timeout_seconds: float = DEFAULT_STEP_TIMEOUT_SECONDS,
         clock: Clock = utc_now,
+        driver_threads: int = DEFAULT_DRIVER_THREADS,
     ) -> None:
         self._modules = modules
         self._credentials = credentials
         self._step_timeout = step_timeout_seconds
         self._clock = clock
         self._tls = ssl.create_default_context()
+        # Blocking drivers get threads of their own, bounded: a step cut off by
+        # its time-out leaves its thread running until the driver returns, and
+        # such threads must never starve the worker's store calls.
+        self._drivers = ThreadPoolExecutor(
+            max_workers=driver_threads, thread_name_prefix="kallisti-driver"
+        )
+        self._drivers_busy = 0
+        self._drivers_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Let go of the driver threads (running ones finish on their own)."""
+        self._drivers.shutdown(wait=False, cancel_futures=True)
 
     @property
     def modules(self) -> ModuleRegistry:
@@ -114,9 +134,11 @@ class TrialEngine:
         """Run `plan` to a terminal status, which is returned once recorded."""
         record = self.new_record()
         record.on_change(lambda: recorder.changed(record))
-        status = await self._run_phases(plan, record, stop)
-        await asyncio.shield(recorder.close(status, record))
-        return status
+        status = await self._run_phases(plan, record, stop, recorder)
+        # The recorder may close it otherwise: a stop accepted as the trial
+        # ended still makes it `Stopped`.
+        closed = await asyncio.shield(recorder.close(status, record))
+        return closed or status
 
     async def recover(
         self,
@@ -127,25 +149,50 @@ class TrialEngine:
     ) -> TrialStatus:
         """Close a trial whose worker was lost: run its post steps, end `Failed`.
 
-        No pre step or step runs again: chaos is never injected twice.
+        No pre step or step runs again: chaos is never injected twice. Post
+        steps the lost worker completed are not run again either; the one it was
+        running when it was lost runs once more, in place of its partial entry.
         """
-        record = self.new_record(existing_record)
+        existing = dict(existing_record)
+        done = list(existing.get("post_steps", []))
+        finished = 0
+        while finished < len(done) and _finished(done[finished]):
+            finished += 1
+        interrupted = finished < len(done)
+        existing["post_steps"] = done[:finished]
+        record = self.new_record(existing)
         record.on_change(lambda: recorder.changed(record))
+        _learn_secret_parameters(plan, record)
         record.result(f"The worker running this trial was lost: {reason}", "ERROR")
+        if finished:
+            record.result(
+                f"{finished} post step(s) had completed and do not run again."
+            )
+        if interrupted and finished < len(plan.post_steps):
+            record.result(
+                f"Post step {finished + 1} was interrupted by the loss of the "
+                "worker; it runs once more."
+            )
         templates = Templates(plan.parameters)
-        failures = await self._run_post_steps(plan, templates, record)
+        failures = await self._run_post_steps(plan, templates, record, start=finished)
+        earlier_failed = any(_failed(entry) for entry in done[:finished])
         record.result(
             "Trial Failed. Type: WorkerLost. Error: the trial was interrupted by the "
             "loss of its worker; post steps were run to clean up"
-            + (" but some failed." if failures else "."),
+            + (" but some failed." if failures or earlier_failed else "."),
             "ERROR",
         )
-        await asyncio.shield(recorder.close(TrialStatus.FAILED, record))
-        return TrialStatus.FAILED
+        closed = await asyncio.shield(recorder.close(TrialStatus.FAILED, record))
+        return closed or TrialStatus.FAILED
 
     async def _run_phases(
-        self, plan: TrialPlan, record: TrialRecord, stop: StopSignal
+        self,
+        plan: TrialPlan,
+        record: TrialRecord,
+        stop: StopSignal,
+        recorder: TrialRecorder | None = None,
     ) -> TrialStatus:
+        _learn_secret_parameters(plan, record)
         templates = Templates(plan.parameters)
         missing: set[str] = set()
         for step in (*plan.pre_steps, *plan.steps, *plan.post_steps, *plan.guards):
@@ -189,6 +236,7 @@ class TrialEngine:
                 for step in steps:
                     if stop.requested:
                         break
+                    _check_lease(recorder)
                     step_error = await self._run_step(
                         section, step, templates, record, stop, plan
                     )
@@ -204,7 +252,9 @@ class TrialEngine:
         if stop.requested:
             status = TrialStatus.STOPPED
 
-        post_failures = await self._run_post_steps(plan, templates, record)
+        post_failures = await self._run_post_steps(
+            plan, templates, record, recorder=recorder
+        )
         if stop.requested:  # also when asked while the post steps ran
             status = TrialStatus.STOPPED
         if post_failures and status is TrialStatus.SUCCEEDED:
@@ -225,13 +275,20 @@ class TrialEngine:
         return status
 
     async def _run_post_steps(
-        self, plan: TrialPlan, templates: Templates, record: TrialRecord
+        self,
+        plan: TrialPlan,
+        templates: Templates,
+        record: TrialRecord,
+        *,
+        start: int = 0,
+        recorder: TrialRecorder | None = None,
     ) -> list[_Failure]:
         # Post steps are the clean-up: a stop does not interrupt them, and one
         # failing does not keep the others from running.
         never = StopSignal()
         failures = []
-        for step in plan.post_steps:
+        for step in plan.post_steps[start:]:
+            _check_lease(recorder)
             error = await self._run_step(
                 "post_steps", step, templates, record, never, plan
             )
@@ -316,9 +373,11 @@ class TrialEngine:
                 raise render_error
             action = self._modules.resolve(step.do)
             arguments = self._arguments(action, where, credentials_spec, log, record)
+            limit = step.timeout_seconds or self._step_timeout
+            deadline = time.monotonic() + limit
             if action.accepts(STEP_CONTEXT_PARAMETER):
                 arguments[STEP_CONTEXT_PARAMETER] = self._step_context(
-                    log, record, plan
+                    log, record, plan, deadline
                 )
             if plan.dry_run and action.accepts("dry_run"):
                 arguments["dry_run"] = True
@@ -326,9 +385,13 @@ class TrialEngine:
                 log.info(f"Dry run: would run {step.do}; nothing was changed.")
                 log.info("Completed.")
                 return None
-            result = await self._call(action, arguments, step, stop)
+            result = await self._call(action, arguments, limit, deadline, stop)
             if result is not None:
-                log.info(f"Result: {capped(str(result))}.")
+                # Strings cut before the whole is written out: a 10 MB body
+                # must not be copied whole into a line that keeps 16 KB of it.
+                log.info(
+                    f"Result: {capped(str(capped_values(result, LOG_LINE_LIMIT)))}."
+                )
             expectations = parse_expectations(step.expect)
             if expectations:
                 check_all(expectations, result)
@@ -382,7 +445,7 @@ class TrialEngine:
         return arguments
 
     def _step_context(
-        self, log: StepLog, record: TrialRecord, plan: TrialPlan
+        self, log: StepLog, record: TrialRecord, plan: TrialPlan, deadline: float
     ) -> StepContext:
         loop = asyncio.get_running_loop()
         loop_thread = threading.get_ident()
@@ -407,20 +470,40 @@ class TrialEngine:
             tls=self._tls,
             dry_run=plan.dry_run,
             trial_id=plan.trial_id,
+            deadline=deadline,
         )
 
     async def _call(
-        self, action: Action, arguments: dict[str, Any], step: Step, stop: StopSignal
+        self,
+        action: Action,
+        arguments: dict[str, Any],
+        limit: float,
+        deadline: float,
+        stop: StopSignal,
     ) -> Any:
+        started = threading.Event()
         if action.is_async:
-            call = action.function(**arguments)
+            call: Any = action.function(**arguments)
         else:
-            # A blocking driver runs in a thread. A stop or time-out abandons the
-            # thread's result; the thread itself runs on until the driver returns.
-            call = asyncio.to_thread(functools.partial(action.function, **arguments))
+            # A blocking driver runs on a driver thread. A stop or time-out
+            # abandons the thread's result; the thread runs on until the driver
+            # returns (drivers bound their own calls by the step's deadline).
+            function = functools.partial(action.function, **arguments)
+
+            def run_driver() -> Any:
+                started.set()
+                with self._drivers_lock:
+                    self._drivers_busy += 1
+                try:
+                    return function()
+                finally:
+                    with self._drivers_lock:
+                        self._drivers_busy -= 1
+
+            call = asyncio.get_running_loop().run_in_executor(self._drivers, run_driver)
         action_task = asyncio.ensure_future(call)
         stop_task = asyncio.ensure_future(stop.wait())
-        timeout = step.timeout_seconds or self._step_timeout
+        timeout = max(deadline - time.monotonic(), 0.0)
         try:
             done, _ = await asyncio.wait(
                 {action_task, stop_task},
@@ -438,7 +521,46 @@ class TrialEngine:
             return action_task.result()
         if stop_task in done:
             raise _Interrupted
-        raise StepTimedOut(timeout)
+        if not action.is_async and not started.is_set():
+            raise StepTimedOut(
+                limit,
+                "no driver thread became free "
+                f"({self._drivers_busy} blocking driver calls still running)",
+            )
+        raise StepTimedOut(limit)
+
+
+def _check_lease(recorder: TrialRecorder | None) -> None:
+    """Raise `LeaseLost` when the recorder says the lease may have run out."""
+    holds_lease = getattr(recorder, "holds_lease", None)
+    if holds_lease is not None and not holds_lease():
+        raise LeaseLost
+
+
+def _messages(entry: Any) -> list[str]:
+    logs = entry.get("logs", []) if isinstance(entry, Mapping) else []
+    return [str(line).split("] ", 1)[-1] for line in logs]
+
+
+def _finished(entry: Any) -> bool:
+    """Whether a recorded step ran to its end (completed or failed)."""
+    return any(
+        message == "Completed." or message.startswith("Step failed.")
+        for message in _messages(entry)
+    )
+
+
+def _failed(entry: Any) -> bool:
+    return any(message.startswith("Step failed.") for message in _messages(entry))
+
+
+def _learn_secret_parameters(plan: TrialPlan, record: TrialRecord) -> None:
+    # A parameter templated into a secret's place is a secret wherever it lands,
+    # also inside a longer string (`Bearer {{ pw }}`, `?token={{ t }}`).
+    steps = (*plan.pre_steps, *plan.steps, *plan.post_steps, *plan.guards)
+    wheres = [step.where for step in steps]
+    names = secret_parameter_names(plan.parameters, wheres)
+    record.redactor.add(*secret_parameter_values(plan.parameters, names))
 
 
 @dataclass

@@ -7,6 +7,7 @@ gets one; step data can never supply it.
 from __future__ import annotations
 
 import ssl
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -68,6 +69,7 @@ class StepContext:
         tls: ssl.SSLContext,
         dry_run: bool = False,
         trial_id: uuid.UUID | None = None,
+        deadline: float | None = None,
     ) -> None:
         self._log = log
         self._add_secret = add_secret
@@ -79,6 +81,17 @@ class StepContext:
         self.dry_run = dry_run
         self.trial_id = trial_id
         """The trial the step belongs to (names an assumed AWS role's session)."""
+        self.deadline = deadline
+        """`time.monotonic()` by which the step ends (None: no bound)."""
+
+    def remaining_seconds(self, default: float) -> float:
+        """Seconds left to the step's end (and a second of grace, so that the
+        step's own time-out is what the record reports), at most `default`:
+        pass it as a blocking call's own time-out, so a call the step abandons
+        does not keep its thread for long."""
+        if self.deadline is None:
+            return default
+        return max(min(default, self.deadline - time.monotonic() + 1.0), 0.1)
 
     def log(self, message: str) -> None:
         """Add an INFO line to the step's log (secrets are masked)."""

@@ -120,7 +120,7 @@ class TrialNotifier:
     async def _notify(self, trial_id: uuid.UUID) -> None:
         extra = {"trial_id": str(trial_id), "action": "notify"}
         try:
-            trial, name, targets = await asyncio.to_thread(self._load, trial_id)
+            trial, name, targets = await self._store.run(self._load, trial_id)
         except Exception:
             logger.exception("cannot read the completed trial to notify", extra=extra)
             return

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from kallisti.domain.models import TERMINAL_STATUSES, TrialStatus
 from kallisti.domain.record import SECTIONS, result_lines
+from kallisti.domain.secret_parameters import mask_parameters, secret_parameter_names
 from kallisti.domain.secrets import mask_secret_fields
 from kallisti.store.reports import ReportFilter, ReportRows, fetch_report_rows
 
@@ -211,7 +212,18 @@ def _experiment(entry: ReportRows) -> ExperimentReport:
         name=str(row["name"]),
         description=row["description"],
         metadata=mask_secret_fields(row["metadata"] or {}),
-        parameters=mask_secret_fields(row["parameters"] or {}),
+        parameters=mask_parameters(
+            row["parameters"] or {},
+            secret_parameter_names(
+                row["parameters"] or {},
+                [
+                    step.get("where")
+                    for section in SECTIONS
+                    for step in row[section] or []
+                    if isinstance(step, dict)
+                ],
+            ),
+        ),
         pre_steps=_masked_steps(row["pre_steps"]),
         steps=_masked_steps(row["steps"]),
         post_steps=_masked_steps(row["post_steps"]),
@@ -238,7 +250,18 @@ def _trial(row: dict[str, Any]) -> TrialReport:
     return TrialReport(
         id=str(row["id"]),
         status=status,
-        parameters=mask_secret_fields(row["parameters"] or {}),
+        parameters=mask_parameters(
+            row["parameters"] or {},
+            secret_parameter_names(
+                {**(snapshot.get("parameters") or {}), **(row["parameters"] or {})},
+                [
+                    step.get("where")
+                    for section in SECTIONS
+                    for step in snapshot.get(section) or []
+                    if isinstance(step, dict)
+                ],
+            ),
+        ),
         metadata=mask_secret_fields(row["metadata"] or {}),
         ticket=mask_secret_fields(row["ticket"] or {}),
         initiated_by=row["initiated_by"],

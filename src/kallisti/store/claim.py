@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from kallisti.store.tables import trials
 
 __all__ = [
     "RUNNING_STATUSES",
+    "accepted_stop",
     "claim_orphans",
     "claim_scheduled",
     "close_trial",
@@ -90,17 +92,42 @@ def claim_scheduled(
 
 def claim_orphans(
     conn: Connection, worker_id: str, now: datetime, lease_until: datetime, limit: int
-) -> Sequence[sa.Row[Any]]:
-    """Take over running trials whose lease expired (their worker was lost)."""
+) -> list[Any]:
+    """Take over running trials whose lease expired (their worker was lost).
+
+    Each row also carries `lost_worker_id` and `lost_lease_expires_at`: who
+    held the trial and when that lease ran out (the row's own columns already
+    name the new holder). The pick locks the rows (PostgreSQL: FOR UPDATE SKIP
+    LOCKED; SQLite: the write transaction), so the holder read is the one
+    replaced.
+    """
     expired = trials.c.status.in_(RUNNING_STATUSES) & (trials.c.lease_expires_at < now)
+    pick = (
+        sa.select(trials.c.id, trials.c.worker_id, trials.c.lease_expires_at)
+        .where(expired)
+        .order_by(trials.c.created_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    lost = {row.id: row for row in conn.execute(pick)}
+    if not lost:
+        return []
     statement = (
         trials.update()
-        .where(trials.c.id.in_(_pick(conn, expired, limit)))
+        .where(trials.c.id.in_(list(lost)))
         .where(expired)
         .values(worker_id=worker_id, lease_expires_at=lease_until)
         .returning(*trials.c)
     )
-    return conn.execute(statement).all()
+    return [
+        SimpleNamespace(
+            **row._mapping,
+            lost_worker_id=lost[row.id].worker_id,
+            lost_lease_expires_at=lost[row.id].lease_expires_at,
+        )
+        for row in conn.execute(statement)
+    ]
 
 
 def _held(trial_id: str, worker_id: str) -> sa.ColumnElement[bool]:
@@ -150,6 +177,17 @@ def save_record(
     return conn.execute(statement).rowcount == 1
 
 
+def accepted_stop(conn: Connection, trial_id: str, worker_id: str) -> str | None:
+    """The reason of a stop accepted for a trial this worker holds, or None."""
+    return conn.execute(
+        sa.select(sa.func.coalesce(trials.c.stop_reason, "stop requested")).where(
+            (trials.c.id == trial_id)
+            & (trials.c.worker_id == worker_id)
+            & (trials.c.status == TrialStatus.STOP_INITIATED.value)
+        )
+    ).scalar()
+
+
 def close_trial(
     conn: Connection,
     trial_id: str,
@@ -161,10 +199,17 @@ def close_trial(
     stop_cause: str | None = None,
 ) -> bool:
     """Write the complete record and the terminal status together (and why it
-    ended early, when it did)."""
+    ended early, when it did).
+
+    Once a stop has been accepted (`Stop Initiated`) only `Stopped` closes the
+    trial: any other status is refused (False), and `accepted_stop` says why.
+    """
+    held = _held(trial_id, worker_id)
+    if status is not TrialStatus.STOPPED:
+        held = held & (trials.c.status != TrialStatus.STOP_INITIATED.value)
     statement = (
         trials.update()
-        .where(_held(trial_id, worker_id))
+        .where(held)
         .values(
             status=status.value,
             trial_record=record,

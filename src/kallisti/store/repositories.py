@@ -24,6 +24,7 @@ from kallisti.domain.models import (
 )
 from kallisti.domain.record import SECTIONS, Clock, TrialRecord, utc_now
 from kallisti.domain.safety import StopCause
+from kallisti.domain.secret_parameters import mask_parameters, secret_parameter_names
 from kallisti.domain.secrets import restore_masked
 from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
@@ -34,7 +35,7 @@ __all__ = ["ExperimentRepository", "Page", "TrialFilter", "TrialRepository"]
 
 # Fields whose secret-named values the API masks; a mask sent back keeps the
 # stored value.
-_MASKED_FIELDS = ("parameters", *SECTIONS)
+_MASKED_FIELDS = ("parameters", "metadata", *SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,7 @@ _TRIAL_COLUMNS = (
     trials.c.stop_cause.label("stop_reason"),
     trials.c.waiting_for,
     trials.c.residual_faults,
+    trials.c.secret_parameters,
 )
 
 
@@ -259,7 +261,13 @@ _TRIAL_BY_ID = sa.select(*_TRIAL_COLUMNS).where(trials.c.id == sa.bindparam("tri
 
 
 def _trial(row: Mapping[str, Any] | sa.RowMapping) -> TrialPublic:
-    return TrialPublic.model_validate(dict(row))
+    """The trial as readers see it: parameters templated into a secret's place
+    are masked (the worker reads the row itself)."""
+    data = dict(row)
+    secret = data.pop("secret_parameters", None) or []
+    if secret:
+        data["parameters"] = mask_parameters(data["parameters"], secret)
+    return TrialPublic.model_validate(data)
 
 
 class TrialRepository(Repository):
@@ -318,12 +326,22 @@ class TrialRepository(Repository):
             "guards": _steps_json(request, "guards"),
             "max_duration_seconds": request.max_duration_seconds,
             "created_at": now,
+            "secret_parameters": sorted(
+                secret_parameter_names(
+                    {**experiment.parameters, **request.parameters},
+                    [
+                        step.where
+                        for section in SECTIONS
+                        for step in getattr(experiment, section)
+                    ],
+                )
+            ),
         }
         conn.execute(trials.insert().values(values))
         created = _status_change(trial_id, None, TrialStatus.SCHEDULED.value)
         audit_changes(conn, now, [created], actor=initiated_by)
         notify(conn, TRIAL_CREATED)
-        return TrialPublic.model_validate(
+        return _trial(
             {
                 **values,
                 "experiment": values["experiment_id"],

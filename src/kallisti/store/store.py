@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import functools
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Connection
 
@@ -17,8 +21,12 @@ from kallisti.store.repositories import ExperimentRepository, TrialRepository
 from kallisti.store.safety import SafetyRepository
 from kallisti.store.schedules import ScheduleRepository
 from kallisti.store.tokens import TokenRepository
+from kallisti.store.workers import WorkerRepository
 
 __all__ = ["Store"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Store:
@@ -35,6 +43,8 @@ class Store:
         self.tokens = TokenRepository(self.engine, clock)
         self.audit = AuditRepository(self.engine, clock)
         self.limits = LimitRepository(self.engine, clock)
+        self.workers = WorkerRepository(self.engine, clock)
+        self._executor: ThreadPoolExecutor | None = None
         self.experiments.on_soft_delete.append(self.schedules.delete_for_experiment)
         self.safety = SafetyRepository(self.engine, clock)
         self.trials.before_create.append(self.safety.check_may_start)
@@ -59,5 +69,32 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The threads store calls from async code run on, one per pooled
+        connection: no blocking driver shares them, so a hostile step can never
+        keep a worker from claiming, heartbeating or closing trials."""
+        if self._executor is None:
+            pool = self.engine.pool
+            size = getattr(pool, "size", lambda: 8)() + max(
+                getattr(pool, "_max_overflow", 0), 0
+            )
+            self._executor = ThreadPoolExecutor(
+                max_workers=max(size, 4), thread_name_prefix="kallisti-store"
+            )
+        return self._executor
+
+    async def run(
+        self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run a blocking store call on the store's own threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.executor, functools.partial(function, *args, **kwargs)
+        )
+
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
         self.engine.dispose()

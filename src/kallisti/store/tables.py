@@ -21,6 +21,7 @@ __all__ = [
     "schedules",
     "target_leases",
     "trials",
+    "workers",
 ]
 
 
@@ -107,6 +108,8 @@ trials = sa.Table(
     sa.Column("waiting_since", UTCDateTime, nullable=True),
     sa.Column("not_before", UTCDateTime, nullable=True),
     sa.Column("residual_faults", JSON, nullable=True),
+    # Names of the parameters templated into a secret's place: masked for readers.
+    sa.Column("secret_parameters", JSON, nullable=True),
     sa.Index("ix_trials_status_created_at", "status", "created_at"),
     sa.Index("ix_trials_experiment_id_created_at", "experiment_id", "created_at"),
     sa.Index("ix_trials_created_at", "created_at"),
@@ -256,4 +259,20 @@ audit_head = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("seq", _SEQ, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# One row per worker process: what `/health` reads, whether the worker runs in
+# the API's process or in another one.
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    sa.Column("last_claim_at", UTCDateTime, nullable=True),
+    sa.Column("last_close_at", UTCDateTime, nullable=True),
+    # {"claim" | "heartbeat" | "close" | ...: "what went wrong"}; an entry goes
+    # when that work next succeeds.
+    sa.Column("failing", JSON, nullable=False),
+    sa.Column("stopped_at", UTCDateTime, nullable=True),
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kallisti.domain.models import TrialStatus
@@ -38,8 +39,17 @@ class StoreRecorder:
         *,
         stop: StopSignal | None = None,
         recovering: bool = False,
+        run: Callable[..., Awaitable[Any]] | None = None,
+        holds_lease: Callable[[], bool] = lambda: True,
     ) -> None:
+        self.holds_lease = holds_lease
+        """Whether the lease surely still holds (the engine asks before each
+        step: a worker paused past its lease leaves the trial to its new
+        holder)."""
         self._store = store
+        # How store calls run: `run(work, function, *args)` (the worker notes
+        # failures for its heartbeat); by default on the store's threads.
+        self._run = run or (lambda _work, function, *args: store.run(function, *args))
         self._trial_id = trial_id
         self._worker_id = worker_id
         self._stop = stop
@@ -50,6 +60,8 @@ class StoreRecorder:
         self.closed = False
 
     def changed(self, record: TrialRecord) -> None:
+        if self.closing:  # the close writes the whole record itself
+            return
         self._pending = record
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending())
@@ -59,7 +71,7 @@ class StoreRecorder:
             data = self._pending.to_json()
             self._pending = None
             try:
-                held = await asyncio.to_thread(self._save, data)
+                held = await self._run("record", self._save, data)
             except Exception:
                 # The close rewrites the whole record: a missed live write
                 # delays what a reader sees, it loses nothing.
@@ -78,7 +90,12 @@ class StoreRecorder:
         with self._store.write() as conn:
             return queries.save_record(conn, self._trial_id, self._worker_id, data)
 
-    async def close(self, status: TrialStatus, record: TrialRecord) -> None:
+    async def close(
+        self, status: TrialStatus, record: TrialRecord
+    ) -> TrialStatus | None:
+        """Close the trial; a stop accepted while it ended makes it `Stopped`
+        (returned then, else None)."""
+        given = status
         self.closing = True
         self._pending = None
         if self._writer is not None:
@@ -86,7 +103,13 @@ class StoreRecorder:
         data = record.to_json()
         for attempt in range(_CLOSE_ATTEMPTS):
             try:
-                self.closed = await asyncio.to_thread(self._close, status, data)
+                self.closed = await self._run("close", self._close, status, data)
+                if not self.closed and status is not TrialStatus.STOPPED:
+                    reason = await self._run("close", self._accepted_stop)
+                    if reason is not None:
+                        record.result(f"Trial Stopped. Reason: {reason}.", "ERROR")
+                        status, data = TrialStatus.STOPPED, record.to_json()
+                        continue
                 break
             except Exception:
                 logger.exception(
@@ -101,6 +124,11 @@ class StoreRecorder:
                 "another worker will recover it",
                 extra={"trial_id": self._trial_id, "action": "close"},
             )
+        return None if status is given else status
+
+    def _accepted_stop(self) -> str | None:
+        with self._store.read() as conn:
+            return queries.accepted_stop(conn, self._trial_id, self._worker_id)
 
     def _stop_cause(self, status: TrialStatus) -> str | None:
         if self._recovering:

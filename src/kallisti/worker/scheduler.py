@@ -105,7 +105,7 @@ class ScheduleFirer:
         the next call.
         """
         moment = self._clock() if now is None else now
-        started = await asyncio.to_thread(self._fire_due, moment)
+        started = await self._store.run(self._fire_due, moment)
         if started and self._on_fired is not None:
             self._on_fired()
         return started

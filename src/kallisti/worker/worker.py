@@ -11,22 +11,24 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, ParamSpec, TypeVar
 
 from kallisti.domain.models import ExperimentPublic, Guard, TrialStatus
 from kallisti.domain.safety import StopCause
 from kallisti.engine import StopSignal, TrialEngine, TrialPlan
+from kallisti.engine.plan import LeaseLost
 from kallisti.notifications import TrialNotifier
 from kallisti.safety import Admission, effective_max_duration
 from kallisti.settings import Settings
 from kallisti.store import Store
 from kallisti.store import claim as queries
 from kallisti.store.wakeups import STOP_REQUESTED, TRIAL_CREATED, WakeupListener
+from kallisti.store.workers import WorkerBeat
 from kallisti.worker.recorder import StoreRecorder
 from kallisti.worker.scheduler import ScheduleFirer
 
@@ -35,6 +37,9 @@ __all__ = ["Worker", "plan_from_row"]
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_REASON = "the worker is shutting down"
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Called for each trial that reaches a terminal status (observers, notifications).
 TrialClosedHook = Callable[[uuid.UUID, TrialStatus], Awaitable[None]]
@@ -75,6 +80,10 @@ class _Running:
     stop: StopSignal
     task: asyncio.Task[None] | None = None
     recorder: StoreRecorder | None = field(default=None)
+    # `time.monotonic()` until which the lease surely holds: from the start of
+    # the last claim or renewal that succeeded. A worker paused past it (a
+    # stopped process, a frozen VM) must not start another step.
+    held_until: float = float("inf")
 
 
 class Worker:
@@ -109,6 +118,12 @@ class Worker:
         self._wakeup: asyncio.Event | None = None
         self._stop_check: asyncio.Event | None = None
         self._listener: WakeupListener | None = None
+        # What the heartbeat reports (see `store.workers`).
+        self._started_at: datetime = store.clock()
+        self._last_claim_at: datetime | None = None
+        self._last_close_at: datetime | None = None
+        self._failing: dict[str, str] = {}
+        self._in_flight: dict[object, tuple[str, float]] = {}
 
     @property
     def running_trial_ids(self) -> list[str]:
@@ -130,10 +145,6 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         self._stop_check = asyncio.Event()
-        # Blocking drivers and store calls run in threads: give every trial room.
-        self._loop.set_default_executor(
-            ThreadPoolExecutor(max_workers=self.settings.worker_concurrency * 2 + 8)
-        )
         logger.info(
             "worker %s started (concurrency %d, lease %gs)",
             self.worker_id,
@@ -143,6 +154,7 @@ class Worker:
         )
         helpers = [
             asyncio.create_task(self._keep_leases()),
+            asyncio.create_task(self._heartbeat()),
             asyncio.create_task(self._watch_stop_requests()),
             asyncio.create_task(self.schedule_firer.run()),
         ]
@@ -162,6 +174,10 @@ class Worker:
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+            try:
+                await self.store.run(self.store.workers.stopped, self.worker_id)
+            except Exception:
+                logger.exception("recording the worker's stop failed")
             logger.info(
                 "worker %s stopped", self.worker_id, extra={"action": "worker_stopped"}
             )
@@ -200,14 +216,17 @@ class Worker:
             if free <= 0:
                 return
             try:
-                rows = await asyncio.to_thread(self._claim, claim, free)
+                asked = time.monotonic()
+                rows = await self._store_call("claim", self._claim, claim, free)
             except Exception:
                 logger.exception(
                     "claiming trials failed; will retry", extra={"action": "claim"}
                 )
                 return
+            self._last_claim_at = self.store.clock()
             for row in rows:
                 self._start(row, recovering=recovering)
+                self._running[row.id].held_until = asked + self.settings.lease_seconds
 
     def _claim(self, claim: Callable[..., Any], limit: int) -> list[Any]:
         now = self.store.clock()
@@ -240,6 +259,8 @@ class Worker:
             self.worker_id,
             stop=running.stop,
             recovering=recovering,
+            run=self._store_call,
+            holds_lease=lambda: time.monotonic() < running.held_until,
         )
         running.recorder = recorder
         status: TrialStatus | None = None
@@ -253,13 +274,13 @@ class Worker:
                     plan,
                     row.trial_record,
                     recorder,
-                    f"its lease expired at {row.lease_expires_at.isoformat()} "
-                    f"(held by {row.worker_id or 'unknown'})",
+                    f"its lease expired at {row.lost_lease_expires_at.isoformat()} "
+                    f"(held by {row.lost_worker_id or 'unknown'})",
                 )
             else:
                 logger.info("running trial", extra=log_extra)
                 status = await self.engine.run(plan, recorder, running.stop)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, LeaseLost):
             # Only a lost lease cancels a trial: its new holder cleans up.
             logger.warning("trial cancelled: lease lost", extra=log_extra)
         except Exception:
@@ -268,6 +289,7 @@ class Worker:
             self._running.pop(row.id, None)
             self.wake()
         if status is not None and recorder.closed:
+            self._last_close_at = self.store.clock()
             logger.info("trial closed: %s", status.value, extra=log_extra)
             for hook in self.on_trial_closed:
                 try:
@@ -283,12 +305,16 @@ class Worker:
             if not ids:
                 continue
             try:
-                held = await asyncio.to_thread(self._renew, ids)
+                asked = time.monotonic()
+                held = await self._store_call("lease", self._renew, ids)
             except Exception:
                 logger.exception(
                     "renewing leases failed; will retry", extra={"action": "lease"}
                 )
                 continue
+            for trial_id in held:
+                if (renewed := self._running.get(trial_id)) is not None:
+                    renewed.held_until = asked + self.settings.lease_seconds
             for trial_id in set(ids) - held:
                 running = self._running.get(trial_id)
                 if (
@@ -322,7 +348,7 @@ class Worker:
             if not self._running:
                 continue
             try:
-                requests = await asyncio.to_thread(self._stop_requests)
+                requests = await self._store_call("stop", self._stop_requests)
             except Exception:
                 logger.exception(
                     "reading stop requests failed", extra={"action": "stop"}
@@ -337,6 +363,50 @@ class Worker:
         with self.store.read() as conn:
             return queries.stop_requests(conn, self.worker_id)
 
+    async def _store_call(
+        self, work: str, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run a store call on the store's threads, noting for the heartbeat
+        whether `work` (claim, lease, close, ...) fails or hangs."""
+        token = object()
+        self._in_flight[token] = (work, time.monotonic())
+        try:
+            result = await self.store.run(function, *args, **kwargs)
+        except Exception as err:
+            self._failing[work] = _one_line(err)
+            raise
+        finally:
+            del self._in_flight[token]
+        self._failing.pop(work, None)
+        return result
+
+    async def _heartbeat(self) -> None:
+        """Write this worker's row every third of a lease (`/health` reads it)."""
+        interval = self.settings.lease_seconds / 3
+        while True:
+            failing = dict(self._failing)
+            now = time.monotonic()
+            for work, started in self._in_flight.values():
+                if now - started > self.settings.lease_seconds:
+                    failing[work] = (
+                        f"no answer from the database for {now - started:.0f} seconds"
+                    )
+            beat = WorkerBeat(
+                worker_id=self.worker_id,
+                started_at=self._started_at,
+                last_claim_at=self._last_claim_at,
+                last_close_at=self._last_close_at,
+                failing=failing,
+            )
+            try:
+                await self.store.run(self.store.workers.beat, beat)
+            except Exception:
+                logger.exception(
+                    "writing the heartbeat failed; will retry",
+                    extra={"action": "heartbeat"},
+                )
+            await asyncio.sleep(interval)
+
     async def _shutdown_running(self) -> None:
         for running in self._running.values():
             running.stop.request(SHUTDOWN_REASON, StopCause.SHUTDOWN)
@@ -348,3 +418,10 @@ class Worker:
                 extra={"action": "worker_stopping"},
             )
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _one_line(err: BaseException) -> str:
+    # The first line only: a database error's later lines quote the statement's
+    # parameters, which may hold a trial record.
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0][:200] if lines else ''}".rstrip(": ")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,12 +18,30 @@ router = APIRouter(tags=["service"])
 
 @router.get("/health")
 def health(state: State, _: Anyone) -> JSONResponse:
-    """`{"status": "up"}` while the database answers; 503 otherwise."""
+    """`{"status": "up"}` while the database answers and the workers claim,
+    heartbeat and close trials; 503 with `down` (no database) or `degraded`
+    (and what is wrong) otherwise."""
+    settings = state.settings
+    starting = time.monotonic() - state.started < settings.lease_seconds
     try:
         with state.store.read() as conn:
             conn.execute(sa.text("SELECT 1"))
+        problems = state.store.workers.problems(
+            stale_after=timedelta(seconds=settings.lease_seconds),
+            expected=None if starting else state.local_worker_id,
+        )
     except Exception:
         return JSONResponse(status_code=503, content={"status": "down"})
+    if problems:
+        return JSONResponse(
+            status_code=503,
+            content={
+                "status": "degraded",
+                "problems": [
+                    {"worker": p.worker_id, "problem": p.problem} for p in problems
+                ],
+            },
+        )
     return JSONResponse(content={"status": "up"})
 
 

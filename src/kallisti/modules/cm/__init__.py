@@ -6,7 +6,10 @@ Both HTTP actions return Kallisti's dict::
      "response_time_in_seconds", "response"?}
 
 with `response` present when the body is JSON. Every call has a time-out
-(`timeout`, default 30 s): a target that never answers fails the step.
+(`timeout`, default 30 s) that bounds the whole call, token fetch and body
+included: a target that never answers, or drips its answer, fails the step.
+The body is streamed and read up to `max_response_bytes` (default 10 MB); the
+record says when the rest was left unread.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from kallisti.modules.context import StepContext, read_only
 __all__ = ["http_probe", "http_request", "wait"]
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_MAX_RESPONSE_BYTES = 10_000_000
+_LARGEST_MAX_RESPONSE_BYTES = 100_000_000
 _PROBE_METHODS = ("GET", "POST")
 _REQUEST_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -41,6 +46,7 @@ async def http_probe(
     authentication: Mapping[str, Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     verify_tls: bool = True,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     step_context: StepContext,
 ) -> dict[str, Any]:
     """Call `url` and fail the step when the status is 400 or more (GET or POST)."""
@@ -57,6 +63,7 @@ async def http_probe(
         authentication,
         timeout,
         verify_tls,
+        max_response_bytes,
         step_context,
     )
     if result["status_code"] >= 400:
@@ -77,6 +84,7 @@ async def http_request(
     authentication: Mapping[str, Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     verify_tls: bool = True,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     step_context: StepContext,
 ) -> dict[str, Any]:
     """Call `url` with any method; never fails on the status (check it in `expect`)."""
@@ -94,6 +102,7 @@ async def http_request(
         authentication,
         timeout,
         verify_tls,
+        max_response_bytes,
         step_context,
     )
 
@@ -120,12 +129,47 @@ async def _send(
     authentication: Mapping[str, Any] | None,
     timeout: float,
     verify_tls: bool,
+    max_response_bytes: int,
     context: StepContext,
 ) -> dict[str, Any]:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidArguments(f"url must be an http:// or https:// URL, got {url!r}")
     timeout = _positive_seconds(timeout)
     verify_tls = _flag("verify_tls", verify_tls)
+    cap = _byte_cap(max_response_bytes)
+    try:
+        # A little grace, so that a target silent from the start is reported
+        # by the client's own read time-out (it names what timed out).
+        async with asyncio.timeout(timeout + 0.25):
+            return await _exchange(
+                url,
+                method,
+                request_body,
+                headers,
+                authentication,
+                timeout,
+                verify_tls,
+                cap,
+                context,
+            )
+    except TimeoutError as err:
+        raise StepFailed(
+            f"No complete answer from {url} within {timeout:g} seconds "
+            "(the whole call, body included)."
+        ) from err
+
+
+async def _exchange(
+    url: str,
+    method: str,
+    request_body: Any,
+    headers: Mapping[str, str] | None,
+    authentication: Mapping[str, Any] | None,
+    timeout: float,
+    verify_tls: bool,
+    cap: int,
+    context: StepContext,
+) -> dict[str, Any]:
     request_headers = {str(k): str(v) for k, v in (headers or {}).items()}
     content = None
     if method in _BODY_METHODS and request_body is not None:
@@ -142,9 +186,10 @@ async def _send(
             )
         started = time.perf_counter()
         try:
-            response = await client.request(
+            async with client.stream(
                 method, url, content=content, headers=request_headers
-            )
+            ) as response:
+                body, unread = await _read_capped(response, cap)
         except httpx.TimeoutException as err:
             raise StepFailed(
                 f"No answer from {url} within {timeout:g} seconds "
@@ -155,17 +200,57 @@ async def _send(
                 f"Request to {url} failed: {type(err).__name__}: {err}"
             ) from err
         elapsed = round(time.perf_counter() - started, 6)
+    if unread:
+        context.log(
+            f"Response body cut at {cap} bytes (max_response_bytes); "
+            f"{unread} left unread."
+        )
+    text = body.decode(response.encoding or "utf-8", errors="replace")
+    del body
     result: dict[str, Any] = {
         "status_code": response.status_code,
-        "response_text": response.text,
+        "response_text": text,
         "response_headers": dict(response.headers),
         "response_time_in_seconds": elapsed,
     }
-    try:
-        result["response"] = response.json()
-    except ValueError:
-        pass
+    if not unread:
+        try:
+            result["response"] = json.loads(text)
+        except ValueError:
+            pass
     return result
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, str]:
+    """Read at most `cap` bytes of the body; return them and how much was left
+    unread (``""`` when nothing was), as the record says it."""
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        room = cap - len(body)
+        if len(chunk) > room:
+            body += chunk[:room]
+            length = response.headers.get("Content-Length", "")
+            unread = (
+                f"{int(length) - cap} bytes"
+                if length.isdigit() and int(length) > cap
+                else "the rest"
+            )
+            return bytes(body), unread
+        body += chunk
+    return bytes(body), ""
+
+
+def _byte_cap(value: Any) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 < value <= _LARGEST_MAX_RESPONSE_BYTES
+    ):
+        raise InvalidArguments(
+            "max_response_bytes must be a whole number of bytes between 1 and "
+            f"{_LARGEST_MAX_RESPONSE_BYTES}, got {value!r}"
+        )
+    return value
 
 
 def _positive_seconds(value: Any) -> float:

@@ -9,6 +9,7 @@ answer (default ``access_token``). Either way the token is masked in the record.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,7 @@ async def authorization_header(
     if isinstance(credential, TokenCredential):
         token = credential.token
     elif isinstance(credential, EnvVarUsernamePasswordCredential):
-        token = await _password_grant(client, authentication, credential)
+        token = await _password_grant(client, authentication, credential, context)
     else:
         raise InvalidArguments(
             f"oauth2_token cannot use a credential of type {credential.type}"
@@ -53,6 +54,7 @@ async def _password_grant(
     client: httpx.AsyncClient,
     authentication: Mapping[str, Any],
     credential: EnvVarUsernamePasswordCredential,
+    context: StepContext,
 ) -> str:
     url = authentication.get("url")
     token_client = authentication.get("client") or {}
@@ -65,9 +67,14 @@ async def _password_grant(
     }
     if authentication.get("resource"):
         form["resource"] = str(authentication["resource"])
-    basic = httpx.BasicAuth(
-        str(token_client.get("id", "")), str(token_client.get("secret", ""))
-    )
+    client_id = str(token_client.get("id", ""))
+    client_secret = str(token_client.get("secret", ""))
+    basic = httpx.BasicAuth(client_id, client_secret)
+    # The Basic header is the client id and secret in base64: an echoing token
+    # endpoint or a logged request must show neither.
+    pair = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+    for secret in (client_secret, pair, f"Basic {pair}"):
+        context.add_secret(secret)
     try:
         response = await client.post(url, data=form, auth=basic)
     except httpx.HTTPError as err:

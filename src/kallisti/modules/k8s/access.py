@@ -119,9 +119,16 @@ class ClusterAccess:
 class _StepApiClient(k8s.ApiClient):
     """An `ApiClient` whose calls time out unless the caller chose otherwise."""
 
-    def __init__(self, configuration: Any, request_timeout: float) -> None:
+    def __init__(
+        self,
+        configuration: Any,
+        request_timeout: float,
+        remaining: Callable[[float], float] = lambda seconds: seconds,
+    ) -> None:
         super().__init__(configuration)
         self._default_timeout = request_timeout
+        # No call outlives its step: each is bounded by the time the step has left.
+        self._remaining = remaining
 
     def call_api(
         self,
@@ -135,6 +142,10 @@ class _StepApiClient(k8s.ApiClient):
         timeout = (
             self._default_timeout if _request_timeout is None else _request_timeout
         )
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+            timeout = self._remaining(float(timeout))
+        elif isinstance(timeout, tuple) and len(timeout) == 2:
+            timeout = tuple(self._remaining(float(part)) for part in timeout)
         return super().call_api(method, url, header_params, body, post_params, timeout)
 
 
@@ -352,7 +363,9 @@ def connect(access: ClusterAccess, step_context: StepContext) -> Iterator[Cluste
     """
     _check_types(access)
     configuration, identity = _configure(access, step_context)
-    api_client = _StepApiClient(configuration, float(access.request_timeout))
+    api_client = _StepApiClient(
+        configuration, float(access.request_timeout), step_context.remaining_seconds
+    )
     try:
         yield Cluster(
             api_client, configuration.host, identity, float(access.request_timeout)
