@@ -287,7 +287,7 @@ def test_a_worker_killed_during_post_steps_leaves_only_the_unfinished_ones(
         sum("Starting command execution." in line for e in post for line in e["logs"])
         == 3
     )
-    assert any("Post step 2 was interrupted" in line for line in record["result"])
+    assert any("Post step 2 was interrupted" in line for line in result_lines(record))
 
 
 def _lease_experiment(
@@ -346,7 +346,7 @@ def test_a_trial_several_leases_long_on_a_live_worker_is_never_recovered(
         f"/chaos/{tag}/2",
     ]
     assert _paths(probe_target, f"/cleanup/{tag}") == [f"/cleanup/{tag}"]
-    assert not any("lost" in line for line in row.trial_record["result"])
+    assert not any("lost" in line for line in result_lines(row.trial_record))
 
 
 def _heartbeat_of(store: Store, worker_id: str) -> Any:

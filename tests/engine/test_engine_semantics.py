@@ -129,9 +129,8 @@ async def test_log_times_come_from_the_engine_clock_converted_to_utc() -> None:
 
 
 async def test_a_failing_step_fails_the_trial_skips_the_rest_and_runs_post_steps(
-    engine: TrialEngine,
+    engine: TrialEngine, calls: list[str]
 ) -> None:
-    engine_actions.LATE_LINE_LOGGED.clear()
     plan = make_plan(
         pre_steps=[ok("pre")],
         steps_=[ok("first"), failing("kaboom"), ok("never")],
@@ -507,8 +506,9 @@ async def test_the_record_is_written_step_by_step_and_complete_before_the_close(
 
 
 async def test_an_abandoned_blocking_action_cannot_change_the_closed_record(
-    engine: TrialEngine, calls: list[str]
+    engine: TrialEngine,
 ) -> None:
+    engine_actions.LATE_LINE_LOGGED.clear()
     plan = make_plan(
         steps_=[
             {"do": "t.slow_logger", "where": {"seconds": 0.4}, "timeout_seconds": 0.1}

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from hostile_targets import BlackHole
 from kallisti.domain.models import ExperimentCreate, TrialCreate
+from kallisti.domain.record import result_lines
 from kallisti.service import build_engine
 from kallisti.store import Store
 from kallisti.store import claim as queries
@@ -223,7 +224,9 @@ def test_a_lost_workers_trial_names_the_lost_worker_and_its_real_expiry(
     finally:
         service.stop()
 
-    lost_line = next(line for line in ended["trial_record"]["result"] if "lost" in line)
+    lost_line = next(
+        line for line in result_lines(ended["trial_record"]) if "lost" in line
+    )
     assert "held by lost-worker-7" in lost_line
     assert f"expired at {expired.isoformat()}" in lost_line
     assert service.service.worker.worker_id not in lost_line
@@ -286,7 +289,7 @@ async def test_a_stop_accepted_during_the_last_post_step_ends_the_trial_stopped(
         store.close()
 
     assert ended.status.value == "Stopped"
-    assert ended.trial_record["result"][-1].endswith(
+    assert result_lines(ended.trial_record)[-1].endswith(
         "Trial Stopped. Reason: stop requested by tester."
     )
 
