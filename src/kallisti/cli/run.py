@@ -110,8 +110,18 @@ def run(
     )
     status = asyncio.run(execute())
     colour = "green" if status is TrialStatus.SUCCEEDED else "red"
-    console.print(f"Trial [{colour}]{status.value}[/{colour}]")
+    console.print(
+        f"Trial [{colour}]{status.value}[/{colour}]{_reason(recorder.record)}"
+    )
     typer.echo(
         json.dumps({"status": status.value, "trial_record": recorder.record}, indent=2)
     )
     raise typer.Exit(0 if status is TrialStatus.SUCCEEDED else 1)
+
+
+def _reason(record: dict[str, Any]) -> str:
+    """The trial's closing line, whole (it says why the trial ended)."""
+    lines = result_lines(record)
+    if not lines:
+        return ""
+    return ": " + lines[-1].split("] ", 1)[-1]

@@ -54,8 +54,20 @@ def _server_keeping_signals(config: Any) -> Any:
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to bind (default: KALLISTI_HOST, else 127.0.0.1).",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port to bind (default: KALLISTI_PORT, else 8080).",
+            show_default=False,
+        ),
+    ] = None,
     worker: Annotated[bool, typer.Option(help="Run a worker in this process.")] = True,
 ) -> None:
     """Migrate the database, then serve the API (and a worker) until stopped."""

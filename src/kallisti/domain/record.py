@@ -119,13 +119,19 @@ class TrialRecord:
         section: Section | Literal["guards"],
         name: str,
         parameters: Mapping[str, Any],
+        *,
+        title: str = "",
     ) -> StepLog:
-        """Add a step entry to `section` and return its log."""
-        entry = {
+        """Add a step entry to `section` and return its log. `name` is
+        Kallisti's `step_name` (from the action); the author's `title` is kept
+        beside it as `step` when there is one."""
+        entry: dict[str, Any] = {
             "step_name": self.redactor.redact_text(name),
             "step_parameters": capped_values(self.redactor.redact(dict(parameters))),
             "logs": [],
         }
+        if title:
+            entry["step"] = self.redactor.redact_text(title)
         self._sections[section].append(entry)
         self._on_change()
         return StepLog(entry, self)

@@ -341,7 +341,7 @@ class TrialEngine:
             else {**where, "credentials": credentials_spec}
         )
         name = step.title if section == GUARDS else step_name(step.do)
-        log = record.start_step(section, name, recorded_parameters)
+        log = record.start_step(section, name, recorded_parameters, title=step.step)
         if logs is not None:
             logs.append(log)
         try:

@@ -1,0 +1,63 @@
+"""What a new user meets in the first hour: step titles in the record, the
+run summary's reason, `serve --help` defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from support import wait_for_trial
+
+
+def _kallisti(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kallisti", *args],
+        env={**os.environ, "KALLISTI_DATABASE_URL": f"sqlite:///{tmp_path}/k.db"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_each_record_entry_keeps_kallistis_step_name_and_adds_the_title(
+    api: httpx.Client,
+) -> None:
+    steps = [
+        {"step": "Pause a moment", "do": "cm.wait", "where": {"time_in_seconds": 0}},
+        {"do": "cm.wait", "where": {"time_in_seconds": 0}},
+    ]
+    experiment = api.post(
+        "/api/v1/experiment", json={"name": "titles", "steps": steps}
+    ).json()
+    trial = api.post("/api/v1/trial", json={"experiment": experiment["id"]}).json()
+
+    done = wait_for_trial(api, trial["id"])
+
+    first, second = done["trial_record"]["steps"]
+    assert first["step_name"] == second["step_name"] == "Wait"
+    assert first["step"] == "Pause a moment"
+    assert "step" not in second
+
+
+def test_run_summary_keeps_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "fails.json"
+    path.write_text(
+        json.dumps({"name": "fails", "steps": [{"do": "cm.nope", "where": {}}]})
+    )
+
+    result = _kallisti("run", str(path), tmp_path=tmp_path)
+
+    summary = [line for line in result.stderr.splitlines() if line.startswith("Trial ")]
+    assert summary and summary[-1].startswith("Trial Failed: ")
+    assert len(summary[-1]) > len("Trial Failed: ")
+
+
+def test_serve_help_shows_the_defaults(tmp_path: Path) -> None:
+    result = _kallisti("serve", "--help", tmp_path=tmp_path)
+
+    assert "127.0.0.1" in result.stdout and "8080" in result.stdout
