@@ -61,3 +61,22 @@ def test_serve_help_shows_the_defaults(tmp_path: Path) -> None:
     result = _kallisti("serve", "--help", tmp_path=tmp_path)
 
     assert "127.0.0.1" in result.stdout and "8080" in result.stdout
+
+
+def test_a_command_where_no_database_exists_says_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kallisti", "report"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "KALLISTI_DATABASE_URL"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 1
+    assert "No Kallisti database at" in result.stderr
+    assert "KALLISTI_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "kallisti.db").exists()

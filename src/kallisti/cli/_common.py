@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -15,7 +16,14 @@ from rich.console import Console
 from kallisti.log_safety import install_safe_logging
 from kallisti.settings import Settings
 
-__all__ = ["configure_logging", "console", "load_settings", "logger", "run_event_loop"]
+__all__ = [
+    "configure_logging",
+    "console",
+    "existing_database_url",
+    "load_settings",
+    "logger",
+    "run_event_loop",
+]
 
 _T = TypeVar("_T")
 
@@ -42,6 +50,26 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as err:
         console.print(f"[red]Invalid configuration:[/red]\n{err}")
         raise typer.Exit(2) from None
+
+
+def existing_database_url(settings: Settings) -> str:
+    """The database URL of a command that only reads or changes what is there.
+
+    A SQLite file that does not exist would be created empty; exit 1 with one
+    line naming the file and how to point at another instead.
+    """
+    url = settings.database_url
+    if settings.is_sqlite:
+        path = url.split(":///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not Path(path).exists():
+            console.print(
+                f"[red]No Kallisti database at {Path(path).resolve()}[/red] "
+                "(from KALLISTI_DATABASE_URL, default sqlite:///kallisti.db in the "
+                "current folder): run this where `kallisti serve` ran, or set "
+                "KALLISTI_DATABASE_URL=sqlite:////path/to/kallisti.db."
+            )
+            raise typer.Exit(1)
+    return url
 
 
 def run_event_loop(main: Coroutine[Any, Any, _T]) -> _T:

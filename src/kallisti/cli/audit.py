@@ -6,7 +6,11 @@ import json
 
 import typer
 
-from kallisti.cli._common import configure_logging, load_settings
+from kallisti.cli._common import (
+    configure_logging,
+    existing_database_url,
+    load_settings,
+)
 
 __all__ = ["audit"]
 
@@ -23,7 +27,7 @@ def verify() -> None:
     from kallisti.store import Store
 
     configure_logging("WARNING")
-    store = Store(load_settings().database_url)
+    store = Store(existing_database_url(load_settings()))
     try:
         report = store.audit.verify()
     finally:

@@ -7,7 +7,12 @@ from typing import Annotated
 
 import typer
 
-from kallisti.cli._common import configure_logging, console, load_settings
+from kallisti.cli._common import (
+    configure_logging,
+    console,
+    existing_database_url,
+    load_settings,
+)
 
 __all__ = ["halt", "resume"]
 
@@ -30,7 +35,7 @@ def halt(
     if not reason.strip():
         console.print("[red]--reason must say why[/red]")
         raise typer.Exit(2)
-    store = Store(load_settings().database_url)
+    store = Store(existing_database_url(load_settings()))
     try:
         store.migrate()
         switch = store.safety.halt(reason.strip(), by=_by())
@@ -44,7 +49,7 @@ def resume() -> None:
     from kallisti.store import Store
 
     configure_logging("WARNING")
-    store = Store(load_settings().database_url)
+    store = Store(existing_database_url(load_settings()))
     try:
         store.migrate()
         store.safety.resume()

@@ -8,7 +8,12 @@ from typing import Annotated
 
 import typer
 
-from kallisti.cli._common import configure_logging, console, load_settings
+from kallisti.cli._common import (
+    configure_logging,
+    console,
+    existing_database_url,
+    load_settings,
+)
 from kallisti.domain.models import TrialStatus
 
 __all__ = ["report"]
@@ -49,7 +54,7 @@ def report(
     except ValueError as err:
         console.print(f"[red]Invalid option:[/red] {err}")
         raise typer.Exit(2) from None
-    store = Store(settings.database_url)
+    store = Store(existing_database_url(settings))
     try:
         document, _ = render_report(
             build_report(
