@@ -80,3 +80,21 @@ def test_a_command_where_no_database_exists_says_so_in_one_line(
     assert "KALLISTI_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "kallisti.db").exists()
+
+
+def test_log_lines_about_a_trial_name_its_id() -> None:
+    script = (
+        "import logging\n"
+        "from kallisti.cli._common import configure_logging\n"
+        "configure_logging()\n"
+        "logging.getLogger('kallisti.worker').info('step failed', "
+        "extra={'trial_id': 'abc-123'})\n"
+        "logging.getLogger('kallisti.worker').info('polling')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+
+    lines = result.stderr.splitlines()
+    assert lines[0].endswith("step failed [trial abc-123]")
+    assert lines[1].endswith("polling")

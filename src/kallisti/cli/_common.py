@@ -31,12 +31,22 @@ console = Console(stderr=True, soft_wrap=True)
 logger = logging.getLogger("kallisti")
 
 
+class _TrialFormatter(logging.Formatter):
+    """Names the trial a line is about (its `trial_id` extra), so that the
+    lines of concurrent trials can be told apart."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        trial_id = getattr(record, "trial_id", None)
+        return text if trial_id is None else f"{text} [trial {trial_id}]"
+
+
 def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _TrialFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    logging.basicConfig(level=level, handlers=[handler])
     install_safe_logging()
 
 
