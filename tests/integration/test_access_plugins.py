@@ -78,10 +78,22 @@ def test_an_unloadable_class_stops_the_service_from_starting(
         ServiceThread(settings)
 
 
-def test_a_scope_label_is_refused_until_it_is_enforced(
+def test_a_scope_label_without_access_control_stops_the_service_from_starting(
     database_urls: dict[str, str],
 ) -> None:
+    # Everyone would be the anonymous user: nothing could be scoped.
     settings = service_settings(database_urls["sqlite"], auth_scope_label="team")
 
-    with pytest.raises(ValueError, match="KALLISTI_AUTH_SCOPE_LABEL"):
+    with pytest.raises(ValueError, match="KALLISTI_AUTH_SCOPE_LABEL needs access"):
+        ServiceThread(settings)
+
+
+def test_a_scope_label_that_is_not_a_plain_name_stops_the_service_from_starting(
+    database_urls: dict[str, str],
+) -> None:
+    settings = service_settings(
+        database_urls["sqlite"], auth_enabled=True, auth_scope_label='te"am'
+    )
+
+    with pytest.raises(ValueError, match="KALLISTI_AUTH_SCOPE_LABEL must be"):
         ServiceThread(settings)

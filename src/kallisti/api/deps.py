@@ -20,6 +20,7 @@ from kallisti.auth.ratelimit import TrialRateLimit
 from kallisti.notifications.plugins import TrialCreationHooks
 from kallisti.settings import Settings
 from kallisti.store import Page, Store
+from kallisti.store.scoping import LabelScope
 
 __all__ = [
     "Admin",
@@ -69,6 +70,11 @@ class ServiceState:
         if self.store.dialect == "sqlite":
             return function(*args, **kwargs)
         return await run_in_threadpool(function, *args, **kwargs)
+
+    def scope_of(self, caller: Principal) -> LabelScope | None:
+        """What `caller` may see (None: everything; always None with
+        KALLISTI_AUTH_SCOPE_LABEL unset)."""
+        return self.access.scope_for(caller)
 
     def notify_trial_created(self) -> None:
         for hook in self.trial_created_hooks:

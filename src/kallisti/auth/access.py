@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,16 +23,19 @@ from kallisti.auth.principal import (
     ANONYMOUS_USER,
     Permission,
     Principal,
+    Role,
     roles_from_claim,
 )
 from kallisti.auth.tokens import MACHINE_TOKEN_PREFIX, TokenLookup
 from kallisti.settings import Settings
+from kallisti.store.scoping import LabelScope
 
 __all__ = ["AccessControl"]
 
 logger = logging.getLogger(__name__)
 
 _DRF_DENIED = "You do not have permission to perform this action."
+_SCOPE_LABEL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class AccessControl:
@@ -44,10 +48,7 @@ class AccessControl:
 
     def __init__(self, settings: Settings, tokens: TokenLookup | None) -> None:
         if settings.auth_scope_label:
-            # Refused rather than ignored: a scope that is not enforced would
-            # let every caller see every team's experiments while the operator
-            # believes otherwise.
-            raise ValueError("KALLISTI_AUTH_SCOPE_LABEL is not supported yet: unset it")
+            _check_scope_label(settings)
         self.enabled = settings.access_control
         self.scope_label = settings.auth_scope_label
         self._user_id_claim = settings.claim_user_id_key
@@ -132,6 +133,32 @@ class AccessControl:
         if not allowed:
             raise PermissionDenied(getattr(self._permission, "message", _DRF_DENIED))
 
+    def scope_for(self, principal: Principal) -> LabelScope | None:
+        """The experiments `principal` may see and act on; None: all of them.
+
+        With a scope label set, only an explicit `admin` role sees everything.
+        Every other caller sees the experiments labelled with its claim's
+        values, and none when it has no such claim: a machine token, or a
+        principal from a custom class that set no scopes, sees nothing.
+        """
+        if not self.enabled or not self.scope_label:
+            return None
+        if principal.roles is not None and Role.ADMIN in principal.roles:
+            return None
+        return LabelScope(self.scope_label, principal.scopes or frozenset())
+
+    def check_labels(self, principal: Principal, labels: Mapping[str, Any]) -> None:
+        """Raise `PermissionDenied` unless an experiment carrying `labels` (its
+        new metadata) would be in `principal`'s scope."""
+        scope = self.scope_for(principal)
+        if scope is None or scope.admits(labels):
+            return
+        mine = ", ".join(repr(v) for v in sorted(scope.values)) or "none"
+        raise PermissionDenied(
+            f"The experiment's metadata must carry {scope.label!r} set to one of "
+            f"your scopes ({mine}); it has {labels.get(scope.label)!r}."
+        )
+
     def _machine_token(self, token: str) -> Principal:
         if self._tokens is None:
             raise NotAuthenticated("Machine tokens are not accepted here.")
@@ -184,6 +211,19 @@ class AccessControl:
             scopes = frozenset(str(v) for v in values if v is not None)
         return Principal(
             str(user_id)[:255], kind=kind, roles=roles, scopes=scopes, claims=claims
+        )
+
+
+def _check_scope_label(settings: Settings) -> None:
+    if not _SCOPE_LABEL.fullmatch(settings.auth_scope_label):
+        raise ValueError(
+            "KALLISTI_AUTH_SCOPE_LABEL must be 1-64 letters, digits or _.:-"
+        )
+    if not settings.access_control:
+        # Everyone is the anonymous user then: nothing could be scoped.
+        raise ValueError(
+            "KALLISTI_AUTH_SCOPE_LABEL needs access control on (JWTs, a custom "
+            "authentication class or machine tokens)"
         )
 
 

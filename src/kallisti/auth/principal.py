@@ -68,8 +68,8 @@ class Principal:
     """A caller that proved who it is (or anyone, with access control off).
 
     `roles` is None when roles are not configured: every valid caller may do
-    everything, as in Kallisti. `scopes` is None when the caller is not limited
-    to experiments carrying certain values of the scope label.
+    everything, as in Kallisti. `scopes` holds the caller's values of the scope
+    label's claim (`AccessControl.scope_for` turns them into what it may see).
     """
 
     user_id: str
@@ -88,14 +88,6 @@ class Principal:
         if self.roles is None:
             return ["*"]
         return sorted(role.value for role in self.roles)
-
-    def in_scope(self, labels: Mapping[str, Any], label: str) -> bool:
-        """Whether an object carrying `labels` is visible to this caller."""
-        if self.scopes is None or not label:
-            return True
-        if self.roles is not None and Role.ADMIN in self.roles:
-            return True
-        return str(labels.get(label)) in self.scopes if label in labels else False
 
 
 ANONYMOUS = Principal(ANONYMOUS_USER)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from kallisti.domain.errors import NotFound
 from kallisti.domain.models import TrialStatus
+from kallisti.store.scoping import LabelScope, experiment_in_scope
 from kallisti.store.tables import experiments, trials
 
 __all__ = ["ReportFilter", "ReportRows", "fetch_report_rows"]
@@ -33,6 +34,8 @@ class ReportFilter:
     status: TrialStatus | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    scope: LabelScope | None = None
+    """Only experiments in this scope, and their trials (None: all)."""
 
     @property
     def filters_trials(self) -> bool:
@@ -99,11 +102,16 @@ def fetch_report_rows(engine: Engine, where: ReportFilter) -> list[ReportRows]:
                     experiments.c.id == trial.experiment_id
                 )
             ).one()
+            if where.scope is not None and not where.scope.admits(
+                experiment._mapping["metadata"]
+            ):
+                raise NotFound("Trial", where.trial_id)
             return [ReportRows(experiment._asdict(), [trial._asdict()])]
 
-        query = sa.select(*_EXPERIMENT_COLUMNS).where(
-            experiments.c.deleted_at.is_(None)
-        )
+        live: sa.ColumnElement[bool] = experiments.c.deleted_at.is_(None)
+        if where.scope is not None:
+            live = live & experiment_in_scope(conn.dialect.name, where.scope)
+        query = sa.select(*_EXPERIMENT_COLUMNS).where(live)
         if where.experiment_id is not None:
             query = query.where(experiments.c.id == str(where.experiment_id))
         rows = conn.execute(
@@ -115,7 +123,7 @@ def fetch_report_rows(engine: Engine, where: ReportFilter) -> list[ReportRows]:
         if not report:
             return []
 
-        covered = sa.select(experiments.c.id).where(experiments.c.deleted_at.is_(None))
+        covered = sa.select(experiments.c.id).where(live)
         if where.experiment_id is not None:
             covered = covered.where(experiments.c.id == str(where.experiment_id))
         trial_query = sa.select(*_TRIAL_COLUMNS).where(

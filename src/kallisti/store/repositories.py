@@ -28,6 +28,7 @@ from kallisti.domain.secret_parameters import mask_parameters, secret_parameter_
 from kallisti.domain.secrets import restore_masked
 from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
+from kallisti.store.scoping import LabelScope, experiment_in_scope
 from kallisti.store.tables import experiments, trials
 from kallisti.store.wakeups import STOP_REQUESTED, TRIAL_CREATED, notify
 
@@ -54,6 +55,8 @@ class TrialFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     include_deleted_experiments: bool = False
+    scope: LabelScope | None = None
+    """Only trials whose experiment is in this scope (None: all)."""
 
 
 def _steps_json(
@@ -108,18 +111,39 @@ class ExperimentRepository(Repository):
             audit_changes(conn, now, [change], actor=created_by)
         return ExperimentPublic.model_validate(values)
 
-    def get(self, experiment_id: uuid.UUID) -> ExperimentPublic:
+    def get(
+        self, experiment_id: uuid.UUID, scope: LabelScope | None = None
+    ) -> ExperimentPublic:
         """Return an experiment, also a deleted one (as Kallisti: by id, deleted
-        experiments stay readable); raises `NotFound`."""
+        experiments stay readable); raises `NotFound`, also when it is out of
+        `scope`."""
         with self._read() as conn:
             row = conn.execute(*_by_id(experiment_id)).mappings().first()
-        if row is None:
+        if row is None or (scope is not None and not scope.admits(row["metadata"])):
             raise NotFound("Experiment", experiment_id)
         return _experiment(row)
 
-    def list(self, page: Page = Page()) -> tuple[list[ExperimentPublic], int]:
-        """Return one page of live experiments, oldest first, and their total."""
-        live = experiments.c.deleted_at.is_(None)
+    def check_in_scope(
+        self, experiment_id: uuid.UUID, scope: LabelScope | None
+    ) -> None:
+        """Raise `NotFound` when the experiment exists but is out of `scope`
+        (an unknown one is left to the caller's own query). No query without
+        a scope."""
+        if scope is None:
+            return
+        with self._read() as conn:
+            row = conn.execute(*_by_id(experiment_id)).mappings().first()
+        if row is not None and not scope.admits(row["metadata"]):
+            raise NotFound("Experiment", experiment_id)
+
+    def list(
+        self, page: Page = Page(), scope: LabelScope | None = None
+    ) -> tuple[list[ExperimentPublic], int]:
+        """Return one page of live experiments (in `scope`, if given), oldest
+        first, and their total."""
+        live: sa.ColumnElement[bool] = experiments.c.deleted_at.is_(None)
+        if scope is not None:
+            live = live & experiment_in_scope(self._engine.dialect.name, scope)
         query = (
             sa.select(experiments)
             .where(live)
@@ -135,7 +159,10 @@ class ExperimentRepository(Repository):
         return [_experiment(row) for row in rows], total
 
     def replace(
-        self, experiment_id: uuid.UUID, data: ExperimentCreate
+        self,
+        experiment_id: uuid.UUID,
+        data: ExperimentCreate,
+        scope: LabelScope | None = None,
     ) -> ExperimentPublic:
         changes: dict[str, Any] = {
             "name": data.name,
@@ -145,10 +172,13 @@ class ExperimentRepository(Repository):
             **{section: _steps_json(data, section) for section in SECTIONS},
             **_safety_values(data),
         }
-        return self._change(experiment_id, changes, "experiment.replace")
+        return self._change(experiment_id, changes, "experiment.replace", scope)
 
     def update(
-        self, experiment_id: uuid.UUID, data: ExperimentUpdate
+        self,
+        experiment_id: uuid.UUID,
+        data: ExperimentUpdate,
+        scope: LabelScope | None = None,
     ) -> ExperimentPublic:
         changes = {
             field: (
@@ -158,15 +188,24 @@ class ExperimentRepository(Repository):
             )
             for field in data.model_fields_set
         }
-        return self._change(experiment_id, changes, "experiment.update")
+        return self._change(experiment_id, changes, "experiment.update", scope)
 
     def _change(
-        self, experiment_id: uuid.UUID, changes: Mapping[str, Any], action: str
+        self,
+        experiment_id: uuid.UUID,
+        changes: Mapping[str, Any],
+        action: str,
+        scope: LabelScope | None,
     ) -> ExperimentPublic:
+        """Apply `changes`; raises `NotFound` also when the experiment as stored
+        is out of `scope` (checked in the writing transaction). Whether the
+        new labels are in scope is the caller's check."""
         with self._write() as conn:
             # By id, Kallisti edits deleted experiments too (they stay deleted).
             current = conn.execute(*_by_id(experiment_id)).mappings().first()
-            if current is None:
+            if current is None or (
+                scope is not None and not scope.admits(current["metadata"])
+            ):
                 raise NotFound("Experiment", experiment_id)
             values = {
                 field: (
@@ -192,11 +231,17 @@ class ExperimentRepository(Repository):
             audit_changes(conn, self._clock(), [change])
         return _experiment(result)
 
-    def soft_delete(self, experiment_id: uuid.UUID) -> None:
+    def soft_delete(
+        self, experiment_id: uuid.UUID, scope: LabelScope | None = None
+    ) -> None:
         """Hide the experiment from lists; it and its trials stay readable by
-        id. Deleting it again changes nothing. Raises `NotFound`."""
+        id. Deleting it again changes nothing. Raises `NotFound`, also when it
+        is out of `scope`."""
         with self._write() as conn:
-            if conn.execute(*_by_id(experiment_id)).first() is None:
+            current = conn.execute(*_by_id(experiment_id)).mappings().first()
+            if current is None or (
+                scope is not None and not scope.admits(current["metadata"])
+            ):
                 raise NotFound("Experiment", experiment_id)
             deleted = conn.execute(
                 experiments.update()
@@ -286,10 +331,12 @@ class TrialRepository(Repository):
         initiated_from: str,
         schedule_id: uuid.UUID | None = None,
         conn: Connection | None = None,
+        scope: LabelScope | None = None,
     ) -> TrialPublic:
         """Record a trial as `Scheduled`; that row is the queue entry.
 
-        Raises `InvalidInput` on `experiment` when it is unknown or deleted.
+        Raises `InvalidInput` on `experiment` when it is unknown, deleted or out
+        of `scope` (the same answer: an out-of-scope experiment is not revealed).
         """
         if conn is None:
             with self._write() as own:
@@ -299,10 +346,13 @@ class TrialRepository(Repository):
                     initiated_from=initiated_from,
                     schedule_id=schedule_id,
                     conn=own,
+                    scope=scope,
                 )
         for check in self.before_create:
             check(conn)
         row = conn.execute(*_live(request.experiment)).mappings().first()
+        if row is not None and scope is not None and not scope.admits(row["metadata"]):
+            row = None
         if row is None:
             raise InvalidInput(
                 "experiment",
@@ -350,14 +400,25 @@ class TrialRepository(Repository):
             }
         )
 
-    def get(self, trial_id: uuid.UUID) -> TrialPublic:
-        """Return a trial, also one of a deleted experiment; raises `NotFound`."""
+    def get(self, trial_id: uuid.UUID, scope: LabelScope | None = None) -> TrialPublic:
+        """Return a trial, also one of a deleted experiment; raises `NotFound`,
+        also when its experiment is out of `scope`."""
         with self._read() as conn:
-            row = (
-                conn.execute(_TRIAL_BY_ID, {"trial_id": str(trial_id)})
-                .mappings()
-                .first()
-            )
+            if scope is None:
+                row = (
+                    conn.execute(_TRIAL_BY_ID, {"trial_id": str(trial_id)})
+                    .mappings()
+                    .first()
+                )
+            else:
+                row = (
+                    conn.execute(
+                        _scoped_trial(conn.dialect.name, scope),
+                        {"trial_id": str(trial_id)},
+                    )
+                    .mappings()
+                    .first()
+                )
         if row is None:
             raise NotFound("Trial", trial_id)
         return _trial(row)
@@ -366,7 +427,7 @@ class TrialRepository(Repository):
         self, where: TrialFilter = TrialFilter(), page: Page = Page()
     ) -> tuple[list[TrialPublic], int]:
         """Return one page of trials, oldest first, and the total that match."""
-        conditions = _trial_conditions(where)
+        conditions = _trial_conditions(where, self._engine.dialect.name)
         query = (
             sa.select(*_TRIAL_COLUMNS)
             .where(*conditions)
@@ -386,12 +447,18 @@ class TrialRepository(Repository):
                 ).scalar_one()
         return [_trial(row) for row in rows], total
 
-    def request_stop(self, trial_id: uuid.UUID, requested_by: str) -> TrialPublic:
+    def request_stop(
+        self,
+        trial_id: uuid.UUID,
+        requested_by: str,
+        scope: LabelScope | None = None,
+    ) -> TrialPublic:
         """Ask a trial to stop.
 
         A `Scheduled` trial ends `Stopped` at once (nothing ran, nothing to undo);
         an `In Progress` one turns `Stop Initiated` and its worker stops it.
-        Raises `NotFound`, or `TrialNotStoppable` when it has already ended.
+        Raises `NotFound` (also when its experiment is out of `scope`), or
+        `TrialNotStoppable` when it has already ended.
         """
         reason = f"stop requested by {requested_by}"
         now = self._clock()
@@ -400,6 +467,13 @@ class TrialRepository(Repository):
             f"Trial Stopped before it started: {reason}. Nothing ran.", "ERROR"
         )
         with self._write() as conn:
+            if scope is not None:
+                visible = conn.execute(
+                    _scoped_trial(conn.dialect.name, scope),
+                    {"trial_id": str(trial_id)},
+                ).first()
+                if visible is None:
+                    raise NotFound("Trial", trial_id)
             by_id = trials.c.id == str(trial_id)
             stopped = conn.execute(
                 trials.update()
@@ -451,8 +525,26 @@ def _status_change(trial_id: str, old: str | None, new: str) -> AuditChange:
     return AuditChange("trial.status", "trial", trial_id, detail=detail)
 
 
-def _trial_conditions(where: TrialFilter) -> list[sa.ColumnElement[bool]]:
+def _scoped_trial(dialect: str, scope: LabelScope) -> sa.Select[Any]:
+    """A trial by id (`:trial_id`) whose experiment is in `scope`."""
+    return sa.select(*_TRIAL_COLUMNS).where(
+        (trials.c.id == sa.bindparam("trial_id"))
+        & trials.c.experiment_id.in_(_experiments_in_scope(dialect, scope))
+    )
+
+
+def _experiments_in_scope(dialect: str, scope: LabelScope) -> sa.Select[Any]:
+    # A select naming its table: an empty scope's condition is a bare `false`.
+    return sa.select(experiments.c.id).where(experiment_in_scope(dialect, scope))
+
+
+def _trial_conditions(where: TrialFilter, dialect: str) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
+    if where.scope is not None:
+        # The experiment row decides, never the trial's own metadata.
+        conditions.append(
+            trials.c.experiment_id.in_(_experiments_in_scope(dialect, where.scope))
+        )
     if where.experiment_id is not None:
         conditions.append(trials.c.experiment_id == str(where.experiment_id))
     if where.status is not None:

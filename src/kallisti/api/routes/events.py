@@ -19,7 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from kallisti.api.deps import ServiceState, State, Viewer
 from kallisti.api.masking import masked_trial
+from kallisti.domain.errors import NotFound
 from kallisti.domain.models import TrialPublic
+from kallisti.store.scoping import LabelScope
 
 router = APIRouter(prefix="/trial", tags=["trial"])
 
@@ -32,11 +34,17 @@ def _event(name: str, data: str, event_id: int | None = None) -> bytes:
     return (head + f"data: {data}\n\n").encode()
 
 
-async def _trial(state: ServiceState, trial_id: UUID) -> TrialPublic:
-    return masked_trial(await run_in_threadpool(state.store.trials.get, trial_id))
+async def _trial(
+    state: ServiceState, trial_id: UUID, scope: LabelScope | None
+) -> TrialPublic:
+    return masked_trial(
+        await run_in_threadpool(state.store.trials.get, trial_id, scope)
+    )
 
 
-async def _changes(state: ServiceState, first: TrialPublic) -> AsyncIterator[bytes]:
+async def _changes(
+    state: ServiceState, first: TrialPublic, scope: LabelScope | None
+) -> AsyncIterator[bytes]:
     yield f"retry: {RECONNECT_MILLISECONDS}\n\n".encode()
     trial, sent, number = first, "", 0
     quiet = 0.0
@@ -55,7 +63,12 @@ async def _changes(state: ServiceState, first: TrialPublic) -> AsyncIterator[byt
             return
         await asyncio.sleep(interval)
         quiet += interval
-        trial = await _trial(state, first.id)
+        try:
+            trial = await _trial(state, first.id, scope)
+        except NotFound:
+            # Its experiment left the caller's scope: nothing more to show.
+            yield _event("end", "{}")
+            return
 
 
 @router.get(
@@ -69,12 +82,15 @@ async def _changes(state: ServiceState, first: TrialPublic) -> AsyncIterator[byt
         }
     },
 )
-async def trial_events(trial_id: UUID, state: State, _: Viewer) -> StreamingResponse:
+async def trial_events(
+    trial_id: UUID, state: State, caller: Viewer
+) -> StreamingResponse:
     """Follow a trial live: a `trial` event at once and after every change
     (status, each record line), then `end`. 404 for an unknown trial."""
-    first = await _trial(state, trial_id)
+    scope = state.scope_of(caller)
+    first = await _trial(state, trial_id, scope)
     return StreamingResponse(
-        _changes(state, first),
+        _changes(state, first, scope),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -22,10 +22,11 @@ _LIST = TypeAdapter(list[ExperimentPublic])
 
 @router.get("", response_model=list[ExperimentPublic])
 def list_experiments(
-    request: Request, state: State, page: PageQuery, _: Viewer
+    request: Request, state: State, page: PageQuery, caller: Viewer
 ) -> Response:
-    """Live experiments, oldest first (deleted ones are left out)."""
-    items, total = state.store.experiments.list(page)
+    """Live experiments, oldest first (deleted ones are left out; with a scope
+    label, only those in the caller's scope)."""
+    items, total = state.store.experiments.list(page, state.scope_of(caller))
     return list_response(
         request, _LIST, [masked_experiment(e) for e in items], total, page
     )
@@ -36,7 +37,9 @@ async def create_experiment(
     body: ExperimentCreate, state: State, caller: Editor, checker: Checker
 ) -> Response:
     """Store an experiment. Creating one never touches any infrastructure.
-    `warnings` lists what would fail when a trial runs it."""
+    `warnings` lists what would fail when a trial runs it. 403 when its
+    metadata label is not one of the caller's scopes."""
+    state.access.check_labels(caller, body.metadata)
     experiment = await run_in_threadpool(
         state.store.experiments.create, body, created_by=caller.user_id
     )
@@ -45,8 +48,12 @@ async def create_experiment(
 
 
 @router.get("/{experiment_id}", response_model=ExperimentPublic)
-async def read_experiment(experiment_id: UUID, state: State, _: Viewer) -> Response:
-    experiment = await state.read(state.store.experiments.get, experiment_id)
+async def read_experiment(
+    experiment_id: UUID, state: State, caller: Viewer
+) -> Response:
+    experiment = await state.read(
+        state.store.experiments.get, experiment_id, state.scope_of(caller)
+    )
     return model_response(masked_experiment(experiment))
 
 
@@ -55,12 +62,14 @@ def replace_experiment(
     experiment_id: UUID,
     body: ExperimentCreate,
     state: State,
-    _: Editor,
+    caller: Editor,
     checker: Checker,
 ) -> ExperimentChecked:
     """Replace every field. Trials already created keep the version they ran.
     A masked secret (`*****`) sent back keeps the stored value."""
-    experiment = state.store.experiments.replace(experiment_id, body)
+    state.access.check_labels(caller, body.metadata)
+    scope = state.scope_of(caller)
+    experiment = state.store.experiments.replace(experiment_id, body, scope)
     return checker.checked(masked_experiment(experiment))
 
 
@@ -69,17 +78,20 @@ def update_experiment(
     experiment_id: UUID,
     body: ExperimentUpdate,
     state: State,
-    _: Editor,
+    caller: Editor,
     checker: Checker,
 ) -> ExperimentChecked:
     """Change the fields given."""
-    experiment = state.store.experiments.update(experiment_id, body)
+    if "metadata" in body.model_fields_set:
+        state.access.check_labels(caller, body.metadata or {})
+    scope = state.scope_of(caller)
+    experiment = state.store.experiments.update(experiment_id, body, scope)
     return checker.checked(masked_experiment(experiment))
 
 
 @router.delete("/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_experiment(experiment_id: UUID, state: State, _: Editor) -> Response:
+def delete_experiment(experiment_id: UUID, state: State, caller: Editor) -> Response:
     """Soft delete: gone from lists and reads, its schedules deleted with it;
     its trials stay readable by id."""
-    state.store.experiments.soft_delete(experiment_id)
+    state.store.experiments.soft_delete(experiment_id, state.scope_of(caller))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -35,7 +35,7 @@ _CONTENT = {
 def read_report(
     request: Request,
     state: State,
-    _: Viewer,
+    caller: Viewer,
     trial_id: Annotated[
         str | None,
         Query(alias="trial-id", description=TRIAL_ID_DESCRIPTION),
@@ -69,13 +69,15 @@ def read_report(
 ) -> Response:
     """Every live experiment with its trials, oldest first (or what the filters
     select; with a trial filter, experiments without matching trials are left
-    out). 404 for an unknown `trial-id` or `experiment`. Secrets are masked."""
+    out; with a scope label, only experiments in the caller's scope). 404 for an
+    unknown or out-of-scope `trial-id` or `experiment`. Secrets are masked."""
     where = ReportFilter(
         trial_id=_trial_uuid(trial_id or trial_id_alias),
         experiment_id=experiment,
         status=status_,
         created_after=created_after,
         created_before=created_before,
+        scope=state.scope_of(caller),
     )
     settings = state.settings
     report = build_report(

@@ -14,6 +14,7 @@ from kallisti.api.masking import masked_trial
 from kallisti.api.pagination import list_response
 from kallisti.api.responses import model_response
 from kallisti.api.times import UtcTime
+from kallisti.auth import Principal
 from kallisti.domain.models import TrialCreate, TrialPublic, TrialStatus
 from kallisti.store import TrialFilter
 
@@ -27,7 +28,7 @@ def list_trials(
     request: Request,
     state: State,
     page: PageQuery,
-    _: Viewer,
+    caller: Viewer,
     experiment: Annotated[
         UUID | None, Query(description="Only this experiment's.")
     ] = None,
@@ -50,6 +51,7 @@ def list_trials(
         created_after=created_after,
         created_before=created_before,
         include_deleted_experiments=include_deleted,
+        scope=state.scope_of(caller),
     )
     items, total = state.store.trials.list(where, page)
     return list_response(request, _LIST, [masked_trial(t) for t in items], total, page)
@@ -58,25 +60,31 @@ def list_trials(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TrialPublic)
 async def create_trial(body: TrialCreate, state: State, caller: Operator) -> Response:
     """Start a trial: it is recorded `Scheduled` and a worker picks it up."""
-    trial = await run_in_threadpool(_create_trial, state, body, caller.user_id)
+    trial = await run_in_threadpool(_create_trial, state, body, caller)
     state.notify_trial_created()
     return model_response(masked_trial(trial), status.HTTP_201_CREATED)
 
 
-def _create_trial(state: ServiceState, body: TrialCreate, user: str) -> TrialPublic:
+def _create_trial(
+    state: ServiceState, body: TrialCreate, caller: Principal
+) -> TrialPublic:
+    user = caller.user_id
     if state.trial_rate_limit is not None:
         state.trial_rate_limit.check(state.store.limits, user)
     # Creation hooks are the operator's code and may block: same thread as the write.
     request = state.trial_creation_hooks.apply(body)
     return state.store.trials.create(
-        request, initiated_by=user, initiated_from=request.initiated_from or "api"
+        request,
+        initiated_by=user,
+        initiated_from=request.initiated_from or "api",
+        scope=state.scope_of(caller),
     )
 
 
 @router.get("/{trial_id}", response_model=TrialPublic)
-async def read_trial(trial_id: UUID, state: State, _: Viewer) -> Response:
+async def read_trial(trial_id: UUID, state: State, caller: Viewer) -> Response:
     """A trial with its record so far; also a trial of a deleted experiment."""
-    trial = await state.read(state.store.trials.get, trial_id)
+    trial = await state.read(state.store.trials.get, trial_id, state.scope_of(caller))
     return model_response(masked_trial(trial))
 
 
@@ -85,7 +93,10 @@ async def stop_trial(trial_id: UUID, state: State, caller: Operator) -> Response
     """Ask a `Scheduled` or `In Progress` trial to stop: the running step is
     interrupted, post steps run, and it ends `Stopped`. 403 once it has ended."""
     trial = await run_in_threadpool(
-        state.store.trials.request_stop, trial_id, requested_by=caller.user_id
+        state.store.trials.request_stop,
+        trial_id,
+        requested_by=caller.user_id,
+        scope=state.scope_of(caller),
     )
     state.notify_stop_requested()
     return model_response(masked_trial(trial))
