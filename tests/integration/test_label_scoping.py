@@ -358,3 +358,40 @@ def test_machine_tokens_below_admin_see_nothing_while_scoping_is_on(
     )
     assert started.status_code == 400
     admin.request("DELETE", f"/api/v1/token/{name}")
+
+
+def test_only_a_string_label_matches_on_either_database(
+    client: httpx.Client, identity_provider: IdentityProvider
+) -> None:
+    admin = _caller(client, identity_provider, None, role="admin")
+    five = _caller(client, identity_provider, "5")
+    numbered = _experiment(admin, 5, f"numbered-{uuid.uuid4().hex[:8]}")
+    labelled = _experiment(admin, "5", f"labelled-{uuid.uuid4().hex[:8]}")
+
+    listed = {e["id"] for e in five.get("/api/v1/experiment").json()}
+
+    assert labelled["id"] in listed
+    assert numbered["id"] not in listed
+    assert five.get(f"/api/v1/experiment/{numbered['id']}").status_code == 404
+    assert five.get(f"/api/v1/experiment/{labelled['id']}").status_code == 200
+
+
+def test_a_caller_holding_both_labels_moves_an_experiment_and_its_trials(
+    teams: dict[str, Any], client: httpx.Client, identity_provider: IdentityProvider
+) -> None:
+    pay, shop = teams["pay"], teams["shop"]
+    both = _caller(client, identity_provider, ["pay", "shop"])
+    experiment_id = teams["pay_experiment"]["id"]
+    trial = _trial(pay, experiment_id)
+
+    moved = both.request(
+        "PATCH",
+        f"/api/v1/experiment/{experiment_id}",
+        json={"metadata": {"team": "shop"}},
+    )
+
+    assert moved.status_code == 200, moved.text
+    assert pay.get(f"/api/v1/experiment/{experiment_id}").status_code == 404
+    assert pay.get(f"/api/v1/trial/{trial['id']}").status_code == 404
+    assert shop.get(f"/api/v1/trial/{trial['id']}").status_code == 200
+    assert _stop(shop, trial["id"]).status_code == 200
