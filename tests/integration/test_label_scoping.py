@@ -395,3 +395,15 @@ def test_a_caller_holding_both_labels_moves_an_experiment_and_its_trials(
     assert pay.get(f"/api/v1/trial/{trial['id']}").status_code == 404
     assert shop.get(f"/api/v1/trial/{trial['id']}").status_code == 200
     assert _stop(shop, trial["id"]).status_code == 200
+
+
+def test_the_session_names_the_callers_scopes(
+    client: httpx.Client, identity_provider: IdentityProvider
+) -> None:
+    pay = _caller(client, identity_provider, ["pay", "ops"])
+    admin = _caller(client, identity_provider, None, role="admin")
+    nobody = _caller(client, identity_provider, None)
+
+    assert pay.get("/api/v1/session").json()["scopes"] == ["ops", "pay"]
+    assert admin.get("/api/v1/session").json()["scopes"] is None
+    assert nobody.get("/api/v1/session").json()["scopes"] == []

@@ -44,6 +44,11 @@ class SessionPublic(BaseModel):
     permissions: list[str] = Field(
         description="What the caller may do: public, read, operate, edit, admin."
     )
+    scopes: list[str] | None = Field(
+        default=None,
+        description="With KALLISTI_AUTH_SCOPE_LABEL set, the label values whose "
+        "experiments the caller sees (empty: none); null: every experiment.",
+    )
     problem: str | None = Field(description="Why a token sent was not accepted.")
     oauth2: OAuth2SignIn | None
 
@@ -79,9 +84,11 @@ async def read_session(request: Request, state: State, _: Anyone) -> SessionPubl
             kind=None,
             roles=[],
             permissions=[Permission.PUBLIC.value],
+            scopes=[] if access.scope_label else None,
             problem=str(refusal) if sent else None,
             oauth2=oauth2,
         )
+    scope = access.scope_for(principal)
     return SessionPublic(
         access_control=access.enabled,
         signed_in=access.enabled,
@@ -89,6 +96,7 @@ async def read_session(request: Request, state: State, _: Anyone) -> SessionPubl
         kind=principal.kind,
         roles=None if principal.roles is None else principal.role_names(),
         permissions=[p.value for p in Permission if principal.may(p)],
+        scopes=None if scope is None else sorted(scope.values),
         problem=None,
         oauth2=oauth2,
     )
