@@ -314,10 +314,17 @@ class ExperimentPublic(ExperimentCreate):
 
     model_config = ConfigDict(extra="ignore")
 
+    # Kallisti's model stores a missing description as "" and answers it so.
+    description: str = ""
     id: UUID
     created_by: str
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _blank_description(cls, value: Any) -> Any:
+        return "" if value is None else value
 
 
 class TrialCreate(BaseModel):

@@ -157,7 +157,7 @@ class ExperimentReport:
 
     id: str
     name: str
-    description: str | None
+    description: str
     metadata: dict[str, Any]
     parameters: dict[str, Any]
     pre_steps: list[dict[str, Any]]
@@ -210,7 +210,7 @@ def _experiment(entry: ReportRows) -> ExperimentReport:
     return ExperimentReport(
         id=str(row["id"]),
         name=str(row["name"]),
-        description=row["description"],
+        description=row["description"] or "",
         metadata=mask_secret_fields(row["metadata"] or {}),
         parameters=mask_parameters(
             row["parameters"] or {},

@@ -94,7 +94,7 @@ class ExperimentRepository(Repository):
         values: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "name": data.name,
-            "description": data.description,
+            "description": data.description or "",
             "metadata": data.metadata,
             "parameters": data.parameters,
             **{section: _steps_json(data, section) for section in SECTIONS},
@@ -166,7 +166,7 @@ class ExperimentRepository(Repository):
     ) -> ExperimentPublic:
         changes: dict[str, Any] = {
             "name": data.name,
-            "description": data.description,
+            "description": data.description or "",
             "metadata": data.metadata,
             "parameters": data.parameters,
             **{section: _steps_json(data, section) for section in SECTIONS},
