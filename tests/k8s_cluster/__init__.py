@@ -6,8 +6,10 @@ use — core/v1, apps/v1, networking.k8s.io/v1, networking.istio.io — over rea
 HTTP on 127.0.0.1, for the real `kubernetes` client and the real Chaos Toolkit
 drivers. Its behaviour follows the API conventions: label and field selectors,
 `resourceVersion` with 409 on stale writes, `Status` bodies for 401/403/404/409/
-422, watches, the scale and eviction subresources, and a reconcile loop so that
-a deployment's deleted pod comes back under a new name.
+422, watches, the scale and eviction subresources (with PodDisruptionBudgets
+refusing an eviction with 429), pods that stay terminating for their grace
+period, and a reconcile loop so that a deployment's deleted pod comes back
+under a new name.
 
 Modules: `resources` (what is served), `store` (versioned objects), `kinds`
 (defaults and validation), `selectors`, `patches`, `auth` (users and verbs),
@@ -16,7 +18,7 @@ Modules: `resources` (what is served), `store` (versioned objects), `kinds`
 token reviewer that asks STS, here moto), `tls` (a self-signed certificate).
 """
 
-from .api import LOG_ANNOTATION, RecordedRequest
+from .api import LOG_ANNOTATION, TERMINATING_ANNOTATION, RecordedRequest
 from .auth import (
     ADMIN_TOKEN,
     ALL_VERBS,
@@ -37,6 +39,7 @@ __all__ = [
     "PHASE_ANNOTATION",
     "READER_TOKEN",
     "READ_VERBS",
+    "TERMINATING_ANNOTATION",
     "LoopbackCluster",
     "RecordedRequest",
 ]

@@ -17,15 +17,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from .auth import Users
+from .disruption import check_eviction
 from .errors import ApiError, success_status
 from .patches import apply_patch
 from .resources import RESOURCES, Resource, api_resource_list, find_resource, group_list
 from .selectors import parse_field_selector, parse_label_selector
-from .store import Store, now_rfc3339
+from .store import Store, now_rfc3339, rfc3339_after
 
-__all__ = ["LOG_ANNOTATION", "ApiServer", "RecordedRequest", "Request", "Response"]
+__all__ = [
+    "LOG_ANNOTATION",
+    "TERMINATING_ANNOTATION",
+    "ApiServer",
+    "RecordedRequest",
+    "Request",
+    "Response",
+]
 
 LOG_ANNOTATION = "loopback.kallisti.dev/log"  # what `pods/<name>/log` returns
+# A pod whose containers ignore SIGTERM: deleted, it stays for its grace period.
+TERMINATING_ANNOTATION = "loopback.kallisti.dev/ignores-sigterm"
 
 _VERSION = {
     "major": "1",
@@ -76,6 +86,16 @@ class _Target:
     namespace: str | None
     name: str | None
     subresource: str | None
+
+
+def _served(group: str, plural: str) -> Resource:
+    found = find_resource(group, "v1", plural)
+    assert found is not None
+    return found
+
+
+PODS = _served("", "pods")
+BUDGETS = _served("policy", "poddisruptionbudgets")
 
 
 class ApiServer:
@@ -157,11 +177,7 @@ class ApiServer:
             return Response(200, self._delete_collection(target, request.query))
         name, ns = target.name or "", target.namespace or ""
         if sub == "eviction" and verb == "create":
-            pod = self.store.get(resource, ns, name)
-            self.store.delete(resource, ns, name)
-            return Response(
-                201, success_status(201, name, "", "pods", pod["metadata"]["uid"])
-            )
+            return self._evict(target, body)
         if verb == "create":
             return Response(201, self._render(target, self._create(target, body)))
         if sub == "log" and verb == "get":
@@ -316,15 +332,11 @@ class ApiServer:
         resource, ns, name = target.resource, target.namespace or "", target.name or ""
         if resource.kind == "Namespace":
             self._empty_namespace(name)
-        gone = self.store.delete(resource, ns, name)
         if resource.kind == "Pod":
-            # A real server answers with the pod marked for deletion.
-            grace = (options or {}).get("gracePeriodSeconds")
-            if grace is None:
-                grace = gone["spec"].get("terminationGracePeriodSeconds", 30)
-            gone["metadata"]["deletionTimestamp"] = now_rfc3339()
-            gone["metadata"]["deletionGracePeriodSeconds"] = grace
-            return Response(200, self._render(target, gone))
+            return Response(
+                200, self._render(target, self._delete_pod(ns, name, options))
+            )
+        gone = self.store.delete(resource, ns, name)
         if resource.kind == "Service" or resource.group.endswith("istio.io"):
             # These answer with the deleted object too (see the API's OpenAPI).
             return Response(200, self._render(target, gone))
@@ -334,6 +346,62 @@ class ApiServer:
                 200, name, resource.group, resource.plural, gone["metadata"]["uid"]
             ),
         )
+
+    def _delete_pod(self, ns: str, name: str, options: Any) -> dict[str, Any]:
+        """Delete a pod gracefully; the answer is the pod marked for deletion.
+
+        A pod whose containers ignore SIGTERM (`TERMINATING_ANNOTATION`) and
+        that runs on a node stays, with `deletionTimestamp` (now + grace
+        period) and `deletionGracePeriodSeconds`, until the kubelet kills it
+        at that time (see controllers). Other pods exit on SIGTERM at once,
+        so the kubelet's confirmation is folded into this request."""
+        with self.store.lock:
+            pod = self.store.get(PODS, ns, name)
+            metadata = pod["metadata"]
+            if metadata.get("deletionTimestamp"):
+                return pod  # already terminating: the real server answers so too
+            grace = (options or {}).get("gracePeriodSeconds")
+            if grace is None:
+                grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+            lingers = (
+                (metadata.get("annotations") or {}).get(TERMINATING_ANNOTATION)
+                and pod["spec"].get("nodeName")
+                and grace > 0
+            )
+            if lingers:
+                metadata["deletionTimestamp"] = rfc3339_after(grace)
+                metadata["deletionGracePeriodSeconds"] = grace
+                return self.store.update(PODS, ns, pod, check_version=False)
+            gone = self.store.delete(PODS, ns, name)
+            gone["metadata"]["deletionTimestamp"] = now_rfc3339()
+            gone["metadata"]["deletionGracePeriodSeconds"] = grace
+            return gone
+
+    def _evict(self, target: _Target, body: Any) -> Response:
+        """policy/v1 Eviction: a pod deletion its disruption budget may refuse."""
+        ns, name = target.namespace or "", target.name or ""
+        with self.store.lock:
+            pod = self.store.get(PODS, ns, name)
+            check_eviction(
+                pod,
+                self.store.list(BUDGETS, ns),
+                self.store.list(PODS, ns),
+                lambda kind, owner: self._replicas(kind, ns, owner),
+            )
+            options = (
+                (body or {}).get("deleteOptions") if isinstance(body, dict) else None
+            )
+            self._delete_pod(ns, name, options)
+        return Response(
+            201, success_status(201, name, "", "pods", pod["metadata"]["uid"])
+        )
+
+    def _replicas(self, kind: str, ns: str, name: str) -> int:
+        for resource in RESOURCES:
+            if resource.kind == kind and "scale" in resource.subresources:
+                owner = self.store.find(resource, ns, name)
+                return int((owner or {}).get("spec", {}).get("replicas", 0))
+        return 0
 
     def _empty_namespace(self, namespace: str) -> None:
         with self.store.lock:

@@ -12,8 +12,11 @@
 - Garbage collection deletes objects whose controller owner is gone, and pods
   bound to a node that is gone.
 
-Pods terminate at once when deleted (there is no container to stop); the
-grace period a client asks for is visible in the cluster's request log.
+- Pods whose containers exit on SIGTERM terminate at once when deleted (the
+  API folds the kubelet's confirmation into the request). A pod that ignores
+  SIGTERM (annotation `loopback.kallisti.dev/ignores-sigterm`) stays with its
+  `deletionTimestamp` until then, when the kubelet kills it; ReplicaSets do not
+  count such a terminating pod, so its replacement starts at once.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ import itertools
 import json
 import random
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from .resources import Resource, find_resource
 from .store import Store, now_rfc3339
 
-__all__ = ["PHASE_ANNOTATION", "Controllers"]
+__all__ = ["PHASE_ANNOTATION", "Controllers", "is_ready"]
 
 PHASE_ANNOTATION = "loopback.kallisti.dev/phase"
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -75,7 +79,7 @@ def _controller_uid(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def _is_ready(pod: dict[str, Any]) -> bool:
+def is_ready(pod: Mapping[str, Any]) -> bool:
     return any(
         c["type"] == "Ready" and c["status"] == "True"
         for c in pod.get("status", {}).get("conditions", [])
@@ -235,7 +239,7 @@ class Controllers:
                 for pod in self._owned(PODS, rs)
             ]
             updated = self._owned(PODS, current)
-            ready = sum(1 for pod in pods if _is_ready(pod))
+            ready = sum(1 for pod in pods if is_ready(pod))
             available = ready == spec["replicas"]
             deployment["status"] = _without_zeroes(
                 {
@@ -282,7 +286,11 @@ class Controllers:
         store = self._store
         for rs in store.list(REPLICA_SETS):
             ns, name = rs["metadata"]["namespace"], rs["metadata"]["name"]
-            pods = self._owned(PODS, rs)
+            pods = [
+                pod
+                for pod in self._owned(PODS, rs)
+                if not pod["metadata"].get("deletionTimestamp")
+            ]
             wanted = rs["spec"]["replicas"]
             for _ in range(wanted - len(pods)):
                 suffix = "".join(self._random.choice(_ALPHABET) for _ in range(5))
@@ -298,7 +306,7 @@ class Controllers:
                 for pod in newest_first[: len(pods) - wanted]:
                     store.delete(PODS, ns, pod["metadata"]["name"])
                     pods.remove(pod)
-            ready = sum(1 for pod in pods if _is_ready(pod))
+            ready = sum(1 for pod in pods if is_ready(pod))
             rs["status"] = _without_zeroes(
                 {
                     "replicas": len(pods),
@@ -330,7 +338,7 @@ class Controllers:
             for pod_name in sorted(set(pods) - set(wanted), reverse=True):
                 store.delete(PODS, ns, pod_name)
                 del pods[pod_name]
-            ready = sum(1 for pod in pods.values() if _is_ready(pod))
+            ready = sum(1 for pod in pods.values() if is_ready(pod))
             sts["status"] = _without_zeroes(
                 {
                     "observedGeneration": sts["metadata"]["generation"],
@@ -363,6 +371,13 @@ class Controllers:
 
     def _pods(self) -> None:
         store = self._store
+        now = now_rfc3339()
+        for pod in store.list(PODS):
+            doomed_at = pod["metadata"].get("deletionTimestamp")
+            if doomed_at and doomed_at <= now:  # same format: text order is time
+                store.delete(
+                    PODS, pod["metadata"]["namespace"], pod["metadata"]["name"]
+                )
         pods = store.list(PODS)
         pods_by_node: dict[str, int] = {}
         for pod in pods:

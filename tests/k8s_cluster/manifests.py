@@ -131,3 +131,25 @@ def virtual_service(
             ],
         },
     }
+
+
+def disruption_budget(
+    name: str,
+    labels: dict[str, str],
+    ns: str = "default",
+    *,
+    min_available: int | str | None = None,
+    max_unavailable: int | str | None = None,
+) -> dict[str, Any]:
+    """A policy/v1 PodDisruptionBudget over the pods with `labels`."""
+    spec: dict[str, Any] = {"selector": {"matchLabels": dict(labels)}}
+    if min_available is not None:
+        spec["minAvailable"] = min_available
+    if max_unavailable is not None:
+        spec["maxUnavailable"] = max_unavailable
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }

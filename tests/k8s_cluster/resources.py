@@ -63,6 +63,14 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", ("v1",), "statefulsets", "StatefulSet", True, ("status", "scale")),
     Resource("apps", ("v1",), "daemonsets", "DaemonSet", True, ("status",)),
     Resource("networking.k8s.io", ("v1",), "networkpolicies", "NetworkPolicy", True),
+    Resource(
+        "policy",
+        ("v1",),
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        True,
+        ("status",),
+    ),
     Resource("networking.k8s.io", ("v1",), "ingresses", "Ingress", True, ("status",)),
     Resource(
         "networking.istio.io",

@@ -14,20 +14,28 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import ApiError
 from .kinds import prepare_new, prepare_update, validate_name
 from .resources import Resource, find_resource
 
-__all__ = ["Event", "Store", "now_rfc3339"]
+__all__ = ["Event", "Store", "now_rfc3339", "rfc3339_after"]
 
 _EVENT_LOG_SIZE = 5000
 
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc3339_after(seconds: float) -> str:
+    """The time `seconds` from now, rounded up to the second (RFC 3339)."""
+    moment = datetime.now(UTC) + timedelta(seconds=seconds)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, watch
 
-from k8s_cluster import ADMIN_TOKEN, LoopbackCluster, manifests
+from k8s_cluster import ADMIN_TOKEN, TERMINATING_ANNOTATION, LoopbackCluster, manifests
 
 
 @pytest.fixture
@@ -118,3 +118,87 @@ def test_field_selectors_filter_pods_by_node(
     assert {pod.spec.node_name for pod in on_node_1.items} == {  # type: ignore[union-attr]
         "node-1"
     }
+
+
+def test_a_pod_that_ignores_sigterm_stays_terminating_for_its_grace_period(
+    cluster: LoopbackCluster, api: client.ApiClient
+) -> None:
+    stubborn = manifests.pod("stubborn")
+    stubborn["metadata"]["annotations"] = {TERMINATING_ANNOTATION: "true"}
+    cluster.apply(stubborn)
+    cluster.settle()  # scheduled onto a node
+    core = client.CoreV1Api(api)
+
+    answer = core.delete_namespaced_pod(
+        "stubborn", "default", body=client.V1DeleteOptions(grace_period_seconds=1)
+    )
+    during = core.read_namespaced_pod("stubborn", "default")
+
+    assert answer.metadata and answer.metadata.deletion_grace_period_seconds == 1
+    assert during.metadata and during.metadata.deletion_timestamp is not None
+    cluster.wait_until(
+        lambda: cluster.find("pods", "stubborn", "default") is None,
+        what="the kubelet killing the pod once its grace period is over",
+    )
+
+
+def test_an_eviction_the_disruption_budget_forbids_is_a_429_naming_the_budget(
+    cluster: LoopbackCluster, api: client.ApiClient
+) -> None:
+    cluster.apply(manifests.deployment("web", replicas=2))
+    cluster.apply(
+        manifests.disruption_budget("web-budget", {"app": "web"}, min_available=2)
+    )
+    cluster.wait_until(lambda: len(cluster.pod_names("default", app="web")) == 2)
+    cluster.settle()
+    victim = cluster.pod_names("default", app="web")[0]
+    core = client.CoreV1Api(api)
+
+    with pytest.raises(client.ApiException) as refused:
+        core.create_namespaced_pod_eviction(
+            victim,
+            "default",
+            body=client.V1Eviction(
+                metadata=client.V1ObjectMeta(name=victim, namespace="default")
+            ),
+        )
+
+    assert refused.value.status == 429
+    status = _status(refused.value)
+    assert status["reason"] == "TooManyRequests"
+    assert status["details"] == {
+        "causes": [
+            {
+                "reason": "DisruptionBudget",
+                "message": "The disruption budget web-budget needs 2 healthy pods "
+                "and has 2 currently",
+            }
+        ]
+    }
+    assert victim in cluster.pod_names("default")
+    budget = client.PolicyV1Api(api).read_namespaced_pod_disruption_budget(
+        "web-budget", "default"
+    )
+    assert budget.spec and budget.spec.min_available == 2
+
+
+def test_an_eviction_the_disruption_budget_allows_deletes_the_pod(
+    cluster: LoopbackCluster, api: client.ApiClient
+) -> None:
+    cluster.apply(manifests.deployment("web", replicas=2))
+    cluster.apply(
+        manifests.disruption_budget("web-budget", {"app": "web"}, max_unavailable=1)
+    )
+    cluster.wait_until(lambda: len(cluster.pod_names("default", app="web")) == 2)
+    cluster.settle()
+    victim = cluster.pod_names("default", app="web")[0]
+
+    client.CoreV1Api(api).create_namespaced_pod_eviction(
+        victim,
+        "default",
+        body=client.V1Eviction(
+            metadata=client.V1ObjectMeta(name=victim, namespace="default")
+        ),
+    )
+
+    assert victim not in cluster.pod_names("default")

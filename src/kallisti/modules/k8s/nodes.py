@@ -7,6 +7,7 @@ experiment's post steps.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from typing import Any
@@ -151,8 +152,10 @@ def _eviction_candidates(
     return candidates
 
 
-def _wait_gone(cluster: Cluster, pods: list[Any], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_gone(
+    cluster: Cluster, pods: list[Any], remaining: float, timeout: float
+) -> None:
+    deadline = time.monotonic() + remaining
     pending = list(pods)
     while pending:
         still = []
@@ -195,8 +198,10 @@ def drain_nodes(
 ) -> list[str]:
     """Cordon the chosen nodes and evict their pods, as ``kubectl drain
     --ignore-daemonsets`` does, then wait up to `timeout` seconds for the pods
-    to go. Returns the drained nodes' names. Raises `StepFailed` when no node
-    matches, a pod has no controller, or the pods outlive the timeout."""
+    to go. An eviction a disruption budget refuses (429) is retried until the
+    timeout, then the step fails naming the budget. Returns the drained nodes'
+    names. Raises `StepFailed` when no node matches, a pod has no controller,
+    or the evictions or pods outlive the timeout."""
     wait_seconds = integer("timeout", timeout, minimum=0)
     nodes = names(
         _select_nodes(
@@ -222,22 +227,59 @@ def drain_nodes(
             f"{evictions}. Nothing was changed."
         )
         return nodes
+    deadline = time.monotonic() + wait_seconds
     for node in nodes:
         cluster.core.patch_node(node, {"spec": {"unschedulable": True}})
     for pods in plan.values():
         for pod in pods:
-            eviction = k8s.V1Eviction(
-                metadata=k8s.V1ObjectMeta(
-                    name=pod.metadata.name, namespace=pod.metadata.namespace
-                ),
-                delete_options=k8s.V1DeleteOptions(),
-            )
-            cluster.core.create_namespaced_pod_eviction(
-                pod.metadata.name, pod.metadata.namespace, body=eviction
-            )
+            _evict(cluster, pod, deadline, wait_seconds, nodes)
     step_context.log(f"Cordoned node(s) {', '.join(nodes)} and evicted {evictions}.")
-    _wait_gone(cluster, [pod for pods in plan.values() for pod in pods], wait_seconds)
+    _wait_gone(
+        cluster,
+        [pod for pods in plan.values() for pod in pods],
+        max(deadline - time.monotonic(), 0),
+        wait_seconds,
+    )
     return nodes
+
+
+def _refusal(err: k8s.ApiException) -> str:
+    """Why the API refused an eviction: the disruption budget's own words."""
+    try:
+        body = json.loads(err.body or "")
+        causes = body.get("details", {}).get("causes") or []
+        reasons = [str(c["message"]) for c in causes if c.get("message")]
+        return "; ".join(reasons) or str(body.get("message") or err.reason)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return str(err.reason or f"HTTP {err.status}")
+
+
+def _evict(
+    cluster: Cluster, pod: Any, deadline: float, timeout: int, nodes: list[str]
+) -> None:
+    """Evict `pod`, retrying while the API answers 429 (a disruption budget
+    forbids it for now), as ``kubectl drain`` does, until `deadline`."""
+    name, ns = pod.metadata.name, pod.metadata.namespace
+    eviction = k8s.V1Eviction(
+        metadata=k8s.V1ObjectMeta(name=name, namespace=ns),
+        delete_options=k8s.V1DeleteOptions(),
+    )
+    while True:
+        try:
+            cluster.core.create_namespaced_pod_eviction(name, ns, body=eviction)
+            return
+        except k8s.ApiException as err:
+            if err.status == 404:
+                return  # gone already
+            if err.status != 429:
+                raise
+            if time.monotonic() >= deadline:
+                raise StepFailed(
+                    f"Draining stopped: the Kubernetes API refused to evict pod "
+                    f"{ns}/{name} for {timeout}s (429): {_refusal(err)}. Node(s) "
+                    f"{', '.join(nodes)} stay cordoned; uncordon them in post steps."
+                ) from None
+        time.sleep(_DRAIN_POLL_SECONDS)
 
 
 @cluster_action
@@ -265,10 +307,10 @@ def delete_nodes(
     nodes = names(
         _select_nodes(
             cluster,
-            label_selector=None if all else label_selector,
+            label_selector=label_selector,
             count=None if all else wanted,
-            pod_label_selector=None if all else pod_label_selector,
-            pod_namespace=None if all else pod_namespace,
+            pod_label_selector=pod_label_selector,
+            pod_namespace=pod_namespace,
             first=first,
         )
     )
