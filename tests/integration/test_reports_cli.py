@@ -74,3 +74,45 @@ def test_cli_report_refuses_a_bad_format(service: ServiceThread) -> None:
     result = _report(service, "--format", "pdf")
     assert result.returncode == 2
     assert "pdf" in result.stderr
+
+
+def test_cli_report_filters_trials_by_creation_time_as_the_api_does(
+    api: httpx.Client, service: ServiceThread
+) -> None:
+    trial = _trial(api)
+    created = trial["created_at"]
+
+    inside = _report(
+        service, "--created-after", created, "--created-before", "9999-01-01T00:00Z"
+    )
+    after = _report(service, "--created-after", "9999-01-01T00:00:00+00:00")
+    before = _report(service, "--created-before", created)
+    from_api = api.get(
+        "/api/v1/report",
+        params={"format": "xml", "created_after": created},
+    )
+
+    assert inside.returncode == 0, inside.stderr
+    assert trial["id"] in inside.stdout
+    assert after.returncode == 0, after.stderr
+    assert trial["id"] not in after.stdout
+    assert before.returncode == 0, before.stderr
+    assert trial["id"] not in before.stdout
+    assert trial["id"] in from_api.text
+
+
+def test_cli_report_refuses_a_time_without_offset_or_out_of_range(
+    service: ServiceThread,
+) -> None:
+    naive = _report(service, "--created-after", "2024-05-03T09:00:00")
+    garbled = _report(service, "--created-before", "yesterday")
+    out_of_range = _report(service, "--created-after", "0001-01-01T00:00+14:00")
+
+    for result, option in (
+        (naive, "--created-after"),
+        (garbled, "--created-before"),
+        (out_of_range, "--created-after"),
+    ):
+        assert result.returncode == 2, result.stderr
+        assert option in result.stderr
+        assert result.stdout == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -32,6 +33,14 @@ def report(
     status: Annotated[
         str | None, typer.Option(help="Only trials in this status.")
     ] = None,
+    created_after: Annotated[
+        str | None,
+        typer.Option(help="Only trials created at or after (e.g. 2024-05-03T09:00Z)."),
+    ] = None,
+    created_before: Annotated[
+        str | None,
+        typer.Option(help="Only trials created before (e.g. 2024-05-04T00:00Z)."),
+    ] = None,
 ) -> None:
     """Write a report of trials to stdout, read from KALLISTI_DATABASE_URL.
 
@@ -49,6 +58,8 @@ def report(
             trial_id=None if trial is None else uuid.UUID(trial),
             experiment_id=None if experiment is None else uuid.UUID(experiment),
             status=None if status is None else TrialStatus(status),
+            created_after=_time("--created-after", created_after),
+            created_before=_time("--created-before", created_before),
         )
         chosen = ReportFormat(format_)
     except ValueError as err:
@@ -68,3 +79,19 @@ def report(
     finally:
         store.close()
     sys.stdout.write(document)
+
+
+def _time(option: str, value: str | None) -> datetime | None:
+    """Read a time as the API's `created_after`/`created_before` does: ISO 8601
+    with its offset, representable in UTC; raises `ValueError` naming `option`."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from kallisti.api.times import UtcTime
+
+    if value is None:
+        return None
+    try:
+        return TypeAdapter(UtcTime).validate_python(value)
+    except ValidationError as err:
+        reason = err.errors()[0]["msg"]
+        raise ValueError(f"{option} {value!r}: {reason}") from None
