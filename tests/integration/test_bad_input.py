@@ -594,3 +594,51 @@ def test_a_where_at_the_depth_limit_still_gives_a_readable_trial_record(
     assert done["status"] == "Succeeded"
     recorded = done["trial_record"]["steps"][0]["step_parameters"]["request_body"]
     assert recorded == _nested(31)
+
+
+@pytest.mark.parametrize("field", ["actor", "action", "target_type", "target_id"])
+def test_an_audit_filter_with_a_nul_is_400_naming_it(
+    api: httpx.Client, field: str
+) -> None:
+    # PostgreSQL cannot even compare text holding a NUL.
+    assert_names_fields(api.get("/api/v1/audit", params={field: "a\x00b"}), field)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param('{"reason": "halt\\u0000now"}', id="nul"),
+        pytest.param('{"reason": "halt\\ud800"}', id="surrogate"),
+    ],
+)
+def test_a_halt_reason_postgresql_cannot_store_is_400_and_halts_nothing(
+    api: httpx.Client, raw: str
+) -> None:
+    response = api.put("/api/v1/halt", content=_raw(raw), headers=JSON)
+
+    assert_names_fields(response, "reason")
+    assert api.get("/api/v1/halt").json()["halted"] is False
+
+
+@pytest.mark.parametrize("name", ["a%00b", "a%ED%A0%80", "with%20space"])
+def test_revoking_a_token_name_no_token_can_have_is_404(
+    api: httpx.Client, name: str
+) -> None:
+    response = api.delete(f"/api/v1/token/{name}")
+
+    assert response.status_code == 404, response.text
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_token_lifetime_past_the_year_9999_is_400_naming_expires(
+    api: httpx.Client,
+) -> None:
+    name = f"far-future-{uuid.uuid4().hex[:8]}"
+
+    response = api.post(
+        "/api/v1/token", json={"name": name, "role": "viewer", "expires": "999999w"}
+    )
+
+    assert_names_fields(response, "expires")
+    listed = api.get("/api/v1/token").json()
+    assert name not in [token["name"] for token in listed]

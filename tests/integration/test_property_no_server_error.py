@@ -10,6 +10,7 @@ schemathesis drives hypothesis directly here: its pytest integration
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
@@ -23,7 +24,12 @@ from schemathesis.core.result import Ok
 
 from support import ServiceThread
 
-EXAMPLES_PER_OPERATION_AND_MODE = 20
+# A hunt for rare inputs raises it locally, e.g.
+#   KALLISTI_PROPERTY_EXAMPLES=500 pytest -k postgresql \
+#       tests/integration/test_property_no_server_error.py
+EXAMPLES_PER_OPERATION_AND_MODE = int(
+    os.environ.get("KALLISTI_PROPERTY_EXAMPLES", "20")
+)
 # PUT /notification stores webhook URLs and e-mail addresses that the shared
 # service's worker then calls when a trial ends: generated ones could name any
 # host, and tests send traffic to 127.0.0.1 only. Its validation is tested in

@@ -34,6 +34,7 @@ __all__ = [
     "TrialCreate",
     "TrialPublic",
     "TrialStatus",
+    "check_stored_text",
 ]
 
 _DO_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
@@ -109,6 +110,11 @@ def _check_json(value: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(problem)
     return value
 
+
+check_stored_text = _check_text
+"""Pass text either database can store and compare (no NUL, no lone
+surrogate), else raise `ValueError`: for any string that reaches a query, a
+filter as much as a value written."""
 
 Title = Annotated[str, StringConstraints(max_length=255), AfterValidator(_check_text)]
 Description = Annotated[

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from kallisti.domain.models import Guard, Name
+from kallisti.domain.models import Guard, Name, check_stored_text
 from kallisti.domain.schedules import check_recurrence_pattern, check_timezone
 
 __all__ = [
@@ -51,7 +51,9 @@ def guard_cause(name: str) -> str:
 
 
 Reason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(check_stored_text),
 ]
 
 

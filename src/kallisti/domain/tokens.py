@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "TOKEN_NAME_PATTERN",
     "MachineTokenCreate",
     "MachineTokenCreated",
     "MachineTokenPublic",
@@ -16,6 +17,7 @@ __all__ = [
     "parse_lifetime",
 ]
 
+TOKEN_NAME_PATTERN = r"^[A-Za-z0-9_.@-]+$"
 RoleName = Literal["viewer", "operator", "editor", "admin"]
 
 _LIFETIME = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
@@ -36,7 +38,7 @@ def parse_lifetime(text: str) -> timedelta:
 class MachineTokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: str = Field(min_length=1, max_length=100, pattern=TOKEN_NAME_PATTERN)
     role: RoleName
     expires: str | None = Field(
         default=None, description="Lifetime such as `90d`; omit for no expiry."

@@ -46,6 +46,10 @@ class TokenRepository(Repository):
         """Record a token by its hash. Raises `InvalidInput` on `name` when a
         live token already has it."""
         now = self._clock()
+        try:
+            expires_at = None if lifetime is None else now + lifetime
+        except OverflowError:
+            raise InvalidInput("expires", "ends after the year 9999") from None
         values = {
             "id": str(uuid.uuid4()),
             "name": name,
@@ -53,7 +57,7 @@ class TokenRepository(Repository):
             "token_hash": token_hash,
             "created_by": created_by,
             "created_at": now,
-            "expires_at": None if lifetime is None else now + lifetime,
+            "expires_at": expires_at,
             "revoked_at": None,
         }
         try:

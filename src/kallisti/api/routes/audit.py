@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from kallisti.api.deps import Admin, State
 from kallisti.api.times import UtcTime
+from kallisti.domain.models import check_stored_text
 from kallisti.store.audit import AuditFilter
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -30,16 +32,24 @@ _ENTRY_FIELDS = (
 )
 
 
+def _storable(value: str | None) -> str | None:
+    # PostgreSQL cannot even compare text holding a NUL: a 400, not a 500.
+    return None if value is None else check_stored_text(value)
+
+
+_Storable = AfterValidator(_storable)
+
+
 @router.get("")
 def list_audit_entries(
     state: State,
     _: Admin,
-    actor: Annotated[str | None, Query(max_length=255)] = None,
+    actor: Annotated[str | None, Query(max_length=255), _Storable] = None,
     action: Annotated[
-        str | None, Query(max_length=64, description="e.g. trial.status")
+        str | None, Query(max_length=64, description="e.g. trial.status"), _Storable
     ] = None,
-    target_type: Annotated[str | None, Query(max_length=32)] = None,
-    target_id: Annotated[str | None, Query(max_length=64)] = None,
+    target_type: Annotated[str | None, Query(max_length=32), _Storable] = None,
+    target_id: Annotated[str | None, Query(max_length=64), _Storable] = None,
     since: Annotated[UtcTime | None, Query(description="At or after.")] = None,
     until: Annotated[UtcTime | None, Query(description="Before.")] = None,
     after_seq: Annotated[

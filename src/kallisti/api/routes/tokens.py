@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 from kallisti.api.deps import Admin, State
 from kallisti.auth.tokens import MachineTokens
 from kallisti.domain.tokens import (
+    TOKEN_NAME_PATTERN,
     MachineTokenCreate,
     MachineTokenCreated,
     MachineTokenPublic,
@@ -38,7 +39,11 @@ def create_token(
 
 @router.delete("/{name}")
 def revoke_token(
-    name: Annotated[str, Path(max_length=100)], state: State, _: Admin
+    # A name no token can have (a NUL, which PostgreSQL cannot even compare)
+    # names nothing: 404, as for any path id that cannot exist.
+    name: Annotated[str, Path(max_length=100, pattern=TOKEN_NAME_PATTERN)],
+    state: State,
+    _: Admin,
 ) -> MachineTokenPublic:
     """Revoke a token at once; 404 when no live token has that name."""
     return MachineTokens(state.store.tokens).revoke(name)
