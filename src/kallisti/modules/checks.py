@@ -10,8 +10,9 @@ the field, and a fix where one can be guessed ("did you mean ...?").
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -44,14 +45,21 @@ class StepWarning:
 
 
 class Checks:
-    """The checks with a service's modules and credential types (building one
-    imports every module; build it once)."""
+    """The checks with a service's modules and credential types (build it once).
+
+    The catalogue, which imports every module (boto3, kubernetes, ... some
+    45 MiB the process never gives back), is built only when a step's `do`
+    does not resolve, to suggest the nearest action.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.registry = ModuleRegistry.discover(settings.module_map)
-        self.catalogue = build_catalogue(self.registry)
         types = {ep.name for ep in entry_points(group=CREDENTIALS_GROUP)}
         self.credential_types = types | set(settings.credential_map)
+
+    @functools.cached_property
+    def catalogue(self) -> list[NamespaceInfo]:
+        return build_catalogue(self.registry)
 
     def check(
         self,
@@ -62,7 +70,7 @@ class Checks:
         return experiment_warnings(
             experiment,
             self.registry,
-            self.catalogue,
+            lambda: self.catalogue,
             self.credential_types,
             parameters,
         )
@@ -71,20 +79,24 @@ class Checks:
 def experiment_warnings(
     experiment: Mapping[str, Any],
     registry: ModuleRegistry,
-    catalogue: Sequence[NamespaceInfo],
+    catalogue: Callable[[], Sequence[NamespaceInfo]],
     credential_types: Iterable[str],
     parameters: Mapping[str, Any] | None = None,
 ) -> list[StepWarning]:
     """Every warning for `experiment` (a body as the API takes it).
 
-    `parameters` are laid over the experiment's (a schedule's or a trial's).
+    `parameters` are laid over the experiment's (a schedule's or a trial's);
+    `catalogue` is asked for only when a step's `do` does not resolve.
     Never raises for a bad step: that is what the warnings say.
     """
-    known_dos = [
-        f"{namespace.name}.{action.name}"
-        for namespace in catalogue
-        for action in namespace.actions
-    ]
+
+    def known_dos() -> list[str]:
+        return [
+            f"{namespace.name}.{action.name}"
+            for namespace in catalogue()
+            for action in namespace.actions
+        ]
+
     merged = {**(experiment.get("parameters") or {}), **(parameters or {})}
     templates = Templates(merged)
     types = sorted(credential_types)
@@ -100,13 +112,16 @@ def experiment_warnings(
 
 
 def _step_warnings(
-    step: Mapping[str, Any], at: str, registry: ModuleRegistry, known: list[str]
+    step: Mapping[str, Any],
+    at: str,
+    registry: ModuleRegistry,
+    known: Callable[[], list[str]],
 ) -> list[StepWarning]:
     do = str(step.get("do", ""))
     try:
         action = registry.resolve(do)
     except (StepError, ImportError) as err:
-        return [StepWarning(f"{at}.do", str(err), _did_you_mean(do, known))]
+        return [StepWarning(f"{at}.do", str(err), _did_you_mean(do, known()))]
     where = step.get("where")
     if not isinstance(where, Mapping):
         return []
