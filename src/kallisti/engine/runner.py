@@ -54,6 +54,7 @@ from kallisti.domain.secrets import (
     secret_field_values,
 )
 from kallisti.domain.templating import Templates
+from kallisti.engine.heap import release_freed_memory
 from kallisti.engine.plan import LeaseLost, StopSignal, TrialPlan, TrialRecorder
 from kallisti.modules.context import STEP_CONTEXT_PARAMETER, StepContext
 from kallisti.modules.registry import Action, ModuleRegistry
@@ -138,6 +139,9 @@ class TrialEngine:
         # The recorder may close it otherwise: a stop accepted as the trial
         # ended still makes it `Stopped`.
         closed = await asyncio.shield(recorder.close(status, record))
+        # A trial may have read a large answer (up to max_response_bytes, with
+        # its decoded and parsed copies); freed, it stays in glibc's arenas.
+        release_freed_memory()
         return closed or status
 
     async def recover(
