@@ -200,3 +200,25 @@ async def test_kallisti_experiments_reach_the_istio_faults_through_k8s(
 
     assert trial.status is TrialStatus.SUCCEEDED
     assert _http(cluster)[0]["fault"] == {"abort": {"httpStatus": 418}}
+
+
+async def test_set_fault_replaces_the_route_fault_and_unset_fault_removes_it(
+    cluster: LoopbackCluster, access: dict[str, Any], run_trial: RunTrial
+) -> None:
+    _virtual_service(cluster)
+    original = _http(cluster)
+    where = {**access, "virtual_service_name": "reviews", "routes": ROUTES}
+    fault = {"abort": {"httpStatus": 503, "percentage": {"value": 10}}}
+
+    chaos = await run_trial(
+        step("istio.add_delay_fault", {**where, "fixed_delay": "1s"}),
+        step("istio.set_fault", {**where, "fault": fault}),
+    )
+    during = _http(cluster)
+    undo = await run_trial(step("istio.unset_fault", where))
+
+    assert chaos.status is TrialStatus.SUCCEEDED, chaos.record
+    assert during[0]["fault"] == fault  # the delay is replaced, not merged
+    assert "fault" not in during[1]
+    assert undo.status is TrialStatus.SUCCEEDED, undo.record
+    assert _http(cluster) == original

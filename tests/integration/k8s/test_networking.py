@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from k8s_steps import RunTrial, step
@@ -145,3 +146,72 @@ async def test_network_policy_dry_run_creates_nothing(
         trial.log_text(1)
     )
     assert cluster.writes() == []
+
+
+async def test_create_network_policy_from_a_yaml_file_creates_it_as_written(
+    cluster: LoopbackCluster,
+    access: dict[str, Any],
+    run_trial: RunTrial,
+    tmp_path: Path,
+) -> None:
+    spec_path = tmp_path / "policy.yaml"
+    spec_path.write_text(
+        "apiVersion: networking.k8s.io/v1\n"
+        "kind: NetworkPolicy\n"
+        "metadata: {name: only-front}\n"
+        "spec:\n"
+        "  podSelector: {matchLabels: {app: api}}\n"
+        "  policyTypes: [Ingress]\n"
+        "  ingress:\n"
+        "  - from: [{podSelector: {matchLabels: {app: front}}}]\n"
+    )
+
+    trial = await run_trial(
+        step("k8s.create_network_policy", {**access, "spec_path": str(spec_path)})
+    )
+
+    assert trial.status is TrialStatus.SUCCEEDED, trial.record
+    assert _policies(cluster) == {
+        "only-front": {
+            "podSelector": {"matchLabels": {"app": "api"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "front"}}}]}],
+        }
+    }
+
+
+async def test_remove_deny_all_ingress_and_allow_dns_removal_leave_other_policies(
+    cluster: LoopbackCluster, access: dict[str, Any], run_trial: RunTrial
+) -> None:
+    cluster.apply(manifests.network_policy("keep"))
+    chaos = await run_trial(
+        step("k8s.deny_all_ingress", access),
+        step("k8s.allow_dns_access", {**access, "label_selectors": {"app": "web"}}),
+    )
+    during = sorted(_policies(cluster))
+
+    undo = await run_trial(
+        step("k8s.remove_deny_all_ingress", access),
+        step("k8s.remove_allow_dns_access", access),
+    )
+
+    assert chaos.status is TrialStatus.SUCCEEDED
+    assert during == ["chaostoolkit-allow-dns", "chaostoolkit-deny-all-ingress", "keep"]
+    assert undo.status is TrialStatus.SUCCEEDED, undo.record
+    assert "Deleted network policy 'chaostoolkit-allow-dns'" in undo.log_text(1)
+    assert list(_policies(cluster)) == ["keep"]
+
+
+async def test_remove_deny_all_ingress_when_it_is_not_there_fails_and_deletes_nothing(
+    cluster: LoopbackCluster, access: dict[str, Any], run_trial: RunTrial
+) -> None:
+    cluster.apply(manifests.network_policy("keep"))
+
+    trial = await run_trial(step("k8s.remove_deny_all_ingress", access))
+
+    assert trial.status is TrialStatus.FAILED
+    assert trial.error().endswith(
+        'networkpolicies.networking.k8s.io "chaostoolkit-deny-all-ingress" not found.'
+    )
+    assert cluster.writes() == []
+    assert list(_policies(cluster)) == ["keep"]

@@ -6,7 +6,12 @@ from typing import Any
 
 from k8s_steps import RunTrial, step
 
-from k8s_cluster import PHASE_ANNOTATION, LoopbackCluster, manifests
+from k8s_cluster import (
+    PHASE_ANNOTATION,
+    TERMINATING_ANNOTATION,
+    LoopbackCluster,
+    manifests,
+)
 from kallisti.domain.models import TrialStatus
 
 
@@ -362,3 +367,74 @@ async def test_pods_in_phase_probe_fails_with_the_driver_message_for_a_failed_po
         "Step failed. Type: StepFailed. Error: pods_in_phase: "
     )
     assert "Failed" in trial.error()
+
+
+def _stubborn_pods(cluster: LoopbackCluster, *names: str) -> None:
+    """Bare pods labelled app=web whose containers ignore SIGTERM, on a node."""
+    for name in names:
+        pod = manifests.pod(name, labels={"app": "web"})
+        pod["metadata"]["annotations"] = {TERMINATING_ANNOTATION: "true"}
+        cluster.apply(pod)
+    cluster.settle()
+
+
+def _terminating(cluster: LoopbackCluster, name: str) -> bool:
+    found = cluster.find("pods", name, "default")
+    return found is not None and "deletionTimestamp" in found["metadata"]
+
+
+async def test_terminate_pods_skips_a_pod_already_terminating(
+    cluster: LoopbackCluster, access: dict[str, Any], run_trial: RunTrial
+) -> None:
+    _stubborn_pods(cluster, "web-a", "web-b", "web-c")
+    where = {**access, "label_selector": "app=web", "grace_period": 30}
+
+    trial = await run_trial(
+        step("k8s.terminate_pods", where),
+        step("k8s.terminate_pods", where),
+        step("k8s.terminate_pods", {**where, "mode": "percentage", "qty": 100}),
+    )
+
+    assert trial.status is TrialStatus.SUCCEEDED, trial.record
+    assert "Result: ['web-a']" in _result(trial, 0)
+    assert "Result: ['web-b']" in _result(trial, 1)
+    # 100% of the pods not yet terminating: web-c alone.
+    assert "Result: ['web-c']" in _result(trial, 2)
+    assert all(_terminating(cluster, name) for name in ("web-a", "web-b", "web-c"))
+    deletes = [r.path.rsplit("/", 1)[1] for r in cluster.writes() if r.verb == "delete"]
+    assert deletes == ["web-a", "web-b", "web-c"]
+
+
+async def test_terminate_pods_fails_when_every_match_is_already_terminating(
+    cluster: LoopbackCluster, access: dict[str, Any], run_trial: RunTrial
+) -> None:
+    _stubborn_pods(cluster, "web-a")
+    where = {**access, "label_selector": "app=web", "grace_period": 30}
+
+    trial = await run_trial(
+        step("k8s.terminate_pods", where), step("k8s.terminate_pods", where)
+    )
+
+    assert trial.status is TrialStatus.FAILED
+    assert trial.error(1).endswith(
+        "No pods match label_selector 'app=web' in namespace 'default'."
+    )
+    assert _terminating(cluster, "web-a")
+
+
+async def test_delete_pods_deletes_one_pod_by_name_pattern_not_a_terminating_one(
+    cluster: LoopbackCluster, access: dict[str, Any], run_trial: RunTrial
+) -> None:
+    _stubborn_pods(cluster, "web-a", "web-b")
+    cluster.apply(manifests.pod("api-a", labels={"app": "web"}))
+
+    trial = await run_trial(
+        step("k8s.terminate_pods", {**access, "name_pattern": "^web-a$"}),
+        step("k8s.delete_pods", {**access, "name": "^web-"}),
+    )
+
+    assert trial.status is TrialStatus.SUCCEEDED, trial.record
+    assert "Result: ['web-b']" in _result(trial, 1)
+    assert _terminating(cluster, "web-a") and _terminating(cluster, "web-b")
+    assert cluster.find("pods", "api-a", "default") is not None
+    assert not _terminating(cluster, "api-a")

@@ -307,3 +307,21 @@ async def test_rollout_deployment_replaces_every_pod(
         ),
         what="two new pods",
     )
+
+
+async def test_kill_microservice_deletes_the_deployment_its_replica_sets_and_pods(
+    cluster: LoopbackCluster, access: dict[str, Any], run_trial: RunTrial
+) -> None:
+    cluster.apply(manifests.deployment("web", replicas=2, labels={"name": "web"}))
+    cluster.apply(manifests.deployment("api", replicas=1, labels={"name": "api"}))
+    cluster.wait_until(lambda: len(cluster.pod_names("default")) == 3)
+
+    trial = await run_trial(step("k8s.kill_microservice", {**access, "name": "web"}))
+
+    assert trial.status is TrialStatus.SUCCEEDED, trial.record
+    assert cluster.find("deployments", "web", "default", group="apps") is None
+    cluster.settle()
+    replica_sets = cluster.objects("replicasets", "default", group="apps")
+    assert [rs["metadata"]["labels"]["name"] for rs in replica_sets] == ["api"]
+    assert cluster.pod_names("default", name="web") == []
+    assert len(cluster.pod_names("default", name="api")) == 1

@@ -299,9 +299,13 @@ def kill_microservice(
             deployment, ns, body=k8s.V1DeleteOptions()
         )
     for replica_set in replica_sets:
-        cluster.apps.delete_namespaced_replica_set(
-            replica_set, ns, body=k8s.V1DeleteOptions()
-        )
+        try:
+            cluster.apps.delete_namespaced_replica_set(
+                replica_set, ns, body=k8s.V1DeleteOptions()
+            )
+        except k8s.ApiException as err:
+            if err.status != 404:  # collected with its deployment
+                raise
     for pod in pods:
         try:
             cluster.core.delete_namespaced_pod(pod, ns)
