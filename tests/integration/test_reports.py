@@ -360,3 +360,45 @@ def test_a_time_with_no_utc_form_is_a_400_naming_it(
 
     assert response.status_code == 400, response.text
     assert field in response.text
+
+
+def test_every_report_format_names_steps_as_the_record_does(
+    api: httpx.Client, probe_target: ProbeTarget
+) -> None:
+    experiment = _experiment(
+        api,
+        steps=[
+            {
+                "step": "Health check",
+                "do": "cm.http_probe",
+                "where": {"url": f"{probe_target.url}/health"},
+            },
+            {"do": "cm.wait", "where": {"time_in_seconds": 0}},
+        ],
+    )
+    trial = _run(api, experiment["id"])
+    entries = trial["trial_record"]["steps"]
+
+    junit = api.get(
+        "/api/v1/report", params={"trial-id": trial["id"], "format": "junit"}
+    )
+    html = api.get("/api/v1/report", params={"trial-id": trial["id"], "format": "html"})
+    _, xml = _xml(api, **{"trial-id": trial["id"], "format": "xml"})
+
+    # The record keeps Kallisti's `step_name` and adds the author's title (A1).
+    assert [(e["step_name"], e.get("step")) for e in entries] == [
+        ("Http probe", "Health check"),
+        ("Wait", None),
+    ]
+    suite = ET.fromstring(junit.content).find("testsuite")
+    assert suite is not None
+    assert [case.get("name") for case in suite.findall("testcase")] == [
+        "Step 1: Health check",
+        "Step 2: Wait",
+    ]
+    assert "Step 1: Health check" in html.text and "Step 2: Wait" in html.text
+    recorded = xml.findall(
+        "root/list-item/trials/list-item/trial_record/steps/list-item"
+    )
+    assert [item.findtext("step_name") for item in recorded] == ["Http probe", "Wait"]
+    assert [item.findtext("step") for item in recorded] == ["Health check", None]

@@ -235,14 +235,7 @@ def _trial(row: dict[str, Any]) -> TrialReport:
     status = TrialStatus(row["status"])
     raw_record = row["trial_record"] or {}
     record: dict[str, Any] = {
-        section: [
-            {
-                "step_name": entry.get("step_name", ""),
-                "step_parameters": mask_secret_fields(entry.get("step_parameters", {})),
-                "logs": list(entry.get("logs", [])),
-            }
-            for entry in raw_record.get(section, [])
-        ]
+        section: [_entry(entry) for entry in raw_record.get(section, [])]
         for section in SECTIONS
     }
     record["result"] = result_lines(raw_record)
@@ -275,6 +268,17 @@ def _trial(row: dict[str, Any]) -> TrialReport:
         steps=_step_runs(record, snapshot, status),
         stored_record=mask_secret_fields(raw_record),
     )
+
+
+def _entry(entry: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {
+        "step_name": entry.get("step_name", ""),
+        "step_parameters": mask_secret_fields(entry.get("step_parameters", {})),
+        "logs": list(entry.get("logs", [])),
+    }
+    if entry.get("step"):
+        kept["step"] = entry["step"]
+    return kept
 
 
 def _step_runs(
@@ -340,8 +344,10 @@ def _run(
     if errors:
         found = _ERROR_TYPE.search(errors[-1].message)
         error_type = found["type"] if found else "StepError"
+    # The record names the step that ran (the author's title, else Kallisti's
+    # `step_name`), so every format agrees with what the trial recorded.
     title = (
-        plan.get("step") or entry.get("step_name") or _name_from_do(plan.get("do", ""))
+        entry.get("step") or entry.get("step_name") or _name_from_do(plan.get("do", ""))
     )
     return StepRun(
         section=section,
