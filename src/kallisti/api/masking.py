@@ -5,7 +5,7 @@ a mask back keeps the stored value (see `restore_masked`)."""
 
 from __future__ import annotations
 
-from kallisti.domain.models import ExperimentPublic, TrialPublic
+from kallisti.domain.models import ExperimentPublic, TrialPublic, stored_experiment
 from kallisti.domain.record import SECTIONS
 from kallisti.domain.secret_parameters import mask_parameters, secret_parameter_names
 from kallisti.domain.secrets import mask_secret_fields
@@ -23,7 +23,7 @@ def masked_experiment(experiment: ExperimentPublic) -> ExperimentPublic:
     for section in SECTIONS:
         for step in data[section]:
             step["where"] = mask_secret_fields(step["where"])
-    return ExperimentPublic.model_validate(data)
+    return stored_experiment(data)
 
 
 def masked_trial(trial: TrialPublic) -> TrialPublic:

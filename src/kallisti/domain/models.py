@@ -16,8 +16,12 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 from kallisti.domain.errors import InvalidInput
@@ -35,8 +39,10 @@ __all__ = [
     "TrialPublic",
     "TrialStatus",
     "check_stored_text",
+    "stored_experiment",
 ]
 
+_AS_STORED = "as_stored"
 _DO_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 MAX_STEPS = 500
 MAX_STEP_TIMEOUT_SECONDS = 7 * 24 * 3600
@@ -208,6 +214,21 @@ class Step(BaseModel):
         if errors:
             raise ValueError("; ".join(str(err) for err in errors))
         return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_stored(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        # What is already stored (a Kallisti import, rules tightened since) is
+        # read as it is: refusing it would make the experiment unreadable. A
+        # trial of it fails when the engine resolves the step.
+        try:
+            return handler(data)
+        except ValidationError:
+            if not (info.context or {}).get(_AS_STORED) or not isinstance(data, dict):
+                raise
+            return cls.model_construct(**data)
 
     @model_serializer(mode="wrap")
     def _as_submitted(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -407,3 +428,9 @@ class TrialPublic(BaseModel):
     created_at: datetime
     executed_at: datetime | None
     completed_at: datetime | None
+
+
+def stored_experiment(data: Any) -> ExperimentPublic:
+    """Read an experiment as stored: steps our rules would refuse (a Kallisti
+    import) are kept as they are; raises `ValidationError` for anything else."""
+    return ExperimentPublic.model_validate(data, context={_AS_STORED: True})

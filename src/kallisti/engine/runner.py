@@ -72,7 +72,7 @@ _WIND_DOWN_SECONDS = 10.0
 
 def step_name(do: str) -> str:
     """Kallisti's step name: the action part of `do`, as words (`Http probe`)."""
-    return do.split(".", 1)[1].replace("_", " ").capitalize()
+    return do.split(".", 1)[-1].replace("_", " ").capitalize()
 
 
 class _Interrupted(Exception):

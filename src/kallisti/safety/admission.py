@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from kallisti.domain.models import ExperimentPublic, TrialStatus
+from kallisti.domain.models import TrialStatus, stored_experiment
 from kallisti.domain.record import TrialRecord
 from kallisti.domain.templating import Templates
 from kallisti.modules.registry import ModuleRegistry
@@ -104,7 +104,7 @@ class Admission:
         """The targets the trial's changing steps name (after templating)."""
         if self._modules is None:
             return []
-        experiment = ExperimentPublic.model_validate(row.experiment_snapshot)
+        experiment = stored_experiment(row.experiment_snapshot)
         templates = Templates({**experiment.parameters, **row.parameters})
         found: list[str] = []
         for step in (*experiment.pre_steps, *experiment.steps, *experiment.post_steps):

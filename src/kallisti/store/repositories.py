@@ -21,6 +21,7 @@ from kallisti.domain.models import (
     TrialCreate,
     TrialPublic,
     TrialStatus,
+    stored_experiment,
 )
 from kallisti.domain.record import SECTIONS, Clock, TrialRecord, utc_now
 from kallisti.domain.safety import StopCause
@@ -75,7 +76,7 @@ def _safety_values(data: ExperimentCreate) -> dict[str, Any]:
 
 
 def _experiment(row: sa.RowMapping) -> ExperimentPublic:
-    return ExperimentPublic.model_validate(dict(row))
+    return stored_experiment(dict(row))
 
 
 SoftDeleteHook = Callable[[Connection, uuid.UUID, datetime], None]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
-from kallisti.domain.models import ExperimentPublic, Guard, TrialStatus
+from kallisti.domain.models import Guard, TrialStatus, stored_experiment
 from kallisti.domain.safety import StopCause
 from kallisti.engine import StopSignal, TrialEngine, TrialPlan
 from kallisti.engine.plan import LeaseLost
@@ -51,7 +51,9 @@ def plan_from_row(row: Any, *, max_duration_cap: float | None = None) -> TrialPl
     The trial's guards replace the experiment's; the tightest duration limit of
     trial, experiment and service (`max_duration_cap`) holds.
     """
-    experiment = ExperimentPublic.model_validate(row.experiment_snapshot)
+    # Read as stored: a step our rules refuse (a Kallisti import) fails when the
+    # engine resolves it, with its reason in the record.
+    experiment = stored_experiment(row.experiment_snapshot)
     stored = getattr(row, "guards", None)
     guards = experiment.guards if stored is None else _guards(stored)
     return TrialPlan(
