@@ -3,6 +3,7 @@ stylesheet, JUnit XML, HTML; filters; secrets and unsafe text."""
 
 from __future__ import annotations
 
+import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from kallisti.store import Store
+from kallisti.store.tables import trials
 from support import ProbeTarget, wait_for_trial
 
 XSL = "{http://www.w3.org/1999/XSL/Transform}"
@@ -402,3 +405,41 @@ def test_every_report_format_names_steps_as_the_record_does(
     )
     assert [item.findtext("step_name") for item in recorded] == ["Http probe", "Wait"]
     assert [item.findtext("step") for item in recorded] == ["Health check", None]
+
+
+def test_junit_and_html_take_step_names_from_the_record_not_the_snapshot(
+    api: httpx.Client, store: Store
+) -> None:
+    # As a trial imported from Kallisti: its record has no titles, while the
+    # experiment's snapshot does; the record says what ran.
+    experiment = _experiment(
+        api, steps=[{"step": "Planned title", "do": "cm.wait", "where": {}}]
+    )
+    trial_id, now = str(uuid.uuid4()), datetime.now(UTC)
+    entry = {"step_name": "Wait", "step_parameters": {}, "logs": []}
+    with store.engine.begin() as conn:
+        conn.execute(
+            trials.insert().values(
+                id=trial_id,
+                experiment_id=experiment["id"],
+                experiment_snapshot=experiment,
+                parameters={},
+                metadata={},
+                ticket={},
+                status="Succeeded",
+                trial_record={"steps": [entry]},
+                initiated_by="anonymous_user",
+                initiated_from="api",
+                created_at=now,
+                executed_at=now,
+                completed_at=now,
+            )
+        )
+
+    junit = api.get("/api/v1/report", params={"trial-id": trial_id, "format": "junit"})
+    html = api.get("/api/v1/report", params={"trial-id": trial_id, "format": "html"})
+
+    suite = ET.fromstring(junit.content).find("testsuite")
+    assert suite is not None
+    assert [case.get("name") for case in suite.findall("testcase")] == ["Step 1: Wait"]
+    assert "Step 1: Wait" in html.text
