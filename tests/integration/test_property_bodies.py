@@ -203,7 +203,8 @@ def test_generated_experiments_are_stored_as_sent_or_refused_by_field(
             # Python's strip() also takes \x1c-\x1f, which are not Unicode
             # whitespace; the stored name was trimmed of Unicode whitespace.
             assert stored["name"].strip() == body["name"].strip()
-            assert stored["description"] == body.get("description")
+            # Kallisti answers "" for a description left out (or null).
+            assert stored["description"] == (body.get("description") or "")
             assert _same_json(body.get("metadata", {}), stored["metadata"])
             assert len(stored["steps"]) == len(body["steps"])
 
@@ -232,11 +233,12 @@ def test_generated_patches_change_what_they_say_or_are_refused_by_field(
             if patched is None:
                 assert after == before, "a refused PATCH changed the experiment"
                 return
-            assert after == patched
+            # A change's answer adds its warnings (A1); a read has none.
+            assert after == {k: v for k, v in patched.items() if k != "warnings"}
             if "metadata" in body:
                 assert _same_json(body["metadata"], after["metadata"])
             if "description" in body:
-                assert after["description"] == body["description"]
+                assert after["description"] == (body["description"] or "")
 
         patch()
 
