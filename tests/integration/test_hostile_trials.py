@@ -100,7 +100,9 @@ def test_calls_that_never_answer_leave_the_worker_claiming_stopping_and_closing(
     try:
         with httpx.Client(base_url=service.url, timeout=30) as api:
             hostile_ids = [_start_trial(api, hostile)["id"] for _ in range(48)]
-            _until(lambda: black_hole.accepted >= 40, 30, "the hostile calls")
+            # Proof that hostile calls hold driver threads; how many get in before
+            # their 1 s time-outs depends on the machine, so ask for half the pool.
+            _until(lambda: black_hole.accepted >= 16, 60, "the hostile calls")
             long_running = _start_trial(
                 api,
                 {
