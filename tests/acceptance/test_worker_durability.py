@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -349,6 +350,51 @@ def test_a_trial_several_leases_long_on_a_live_worker_is_never_recovered(
     assert not any("lost" in line for line in result_lines(row.trial_record))
 
 
+def _has_open_write(store: Store) -> bool:
+    """Whether another connection holds a write transaction open right now."""
+    if store.database_url.startswith("sqlite"):
+        probe = sqlite3.connect(
+            store.database_url.removeprefix("sqlite:///"), timeout=0.2
+        )
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
+    with store.read() as conn:
+        return bool(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend'"
+                    " AND state <> 'idle'"
+                )
+            ).scalar()
+        )
+
+
+def _freeze_between_transactions(store: Store, worker: subprocess.Popen[bytes]) -> None:
+    """SIGSTOP `worker` at a moment it holds no write transaction open.
+
+    A process frozen inside one holds SQLite's single write lock (or its rows'
+    locks on PostgreSQL) for as long as it stays frozen, and no other worker
+    can write at all: that is the database's limit, not the lease's, which is
+    what this test is about.
+    """
+    for _ in range(100):
+        worker.send_signal(signal.SIGSTOP)
+        if not _has_open_write(store):
+            return
+        worker.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+    raise AssertionError("the worker never stood between two transactions")
+
+
 def _heartbeat_of(store: Store, worker_id: str) -> Any:
     with store.read() as conn:
         return conn.execute(
@@ -371,7 +417,7 @@ def test_a_worker_paused_past_its_lease_never_touches_the_trial_again(
     )
     _wait_until(lambda: _waiting(durable_store, trial.id), 30, "the wait step")
     paused_id = _row(durable_store, trial.id).worker_id
-    paused.send_signal(signal.SIGSTOP)
+    _freeze_between_transactions(durable_store, paused)
     try:
         workers.start()
         _wait_until(

@@ -47,12 +47,23 @@ _JSON_CODEC: dict[str, Any] = {
 }
 
 
+# Kallisti's transactions last milliseconds. A process frozen inside one (a
+# stopped VM, SIGSTOP, a debugger) would hold its row locks for ever and stall
+# every other worker: the server ends such a session after a minute instead.
+_POSTGRES_SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=60000"
+
+
 def create_db_engine(url: str) -> Engine:
     """Create an engine tuned for Kallisti's short transactions."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     return sa.create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, **_JSON_CODEC
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"options": _POSTGRES_SESSION_OPTIONS},
+        **_JSON_CODEC,
     )
 
 
