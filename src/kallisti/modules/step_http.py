@@ -16,12 +16,16 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import requests
+from chaoslib.exceptions import ActivityFailed
 
-__all__ = ["StepRequests", "StepSession", "install"]
+from kallisti.domain.errors import StepFailed
+
+__all__ = ["HttpService", "StepRequests", "StepSession", "install"]
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _install_lock = threading.Lock()
@@ -119,3 +123,59 @@ def install(module: ModuleType, stand_in: StepRequests) -> None:
     with _install_lock:
         if module.__dict__.get("requests") is not stand_in:
             module.requests = stand_in  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class HttpService:
+    """The service a `requests`-based driver talks to, named for error messages.
+
+    `failure` turns what `requests` or the driver raised into one line naming
+    the service, its address and the argument or setting that fixes it.
+    """
+
+    name: str  # "the Cloud Foundry API", "Prometheus"
+    url: str
+    url_argument: str  # the `where` argument that holds the address
+    tls_fix: str
+    unreachable_fix: str = ""  # said after "check `<url_argument>`"
+    kind: str = ""  # what `url_argument` should point at: "a Prometheus server"
+
+    def failure(self, action: str, err: Exception) -> StepFailed | None:
+        """The step's failure for `err`, or None when it is none of these."""
+        check = f"check `{self.url_argument}`"
+        if isinstance(err, requests.exceptions.SSLError):
+            return StepFailed(
+                f"TLS verification of {self.name} at {self.url} failed: it does not "
+                f"prove its identity; {self.tls_fix}"
+            )
+        if isinstance(err, requests.exceptions.Timeout):
+            return StepFailed(
+                f"{_capitalised(self.name)} at {self.url} did not answer in time; "
+                f"raise `request_timeout` or {check}."
+            )
+        if isinstance(err, requests.exceptions.ConnectionError):
+            return StepFailed(
+                f"{_capitalised(self.name)} at {self.url} is unreachable "
+                f"({_connection_reason(err)}); {check}{self.unreachable_fix}."
+            )
+        if isinstance(err, ActivityFailed):
+            lines = str(err).strip().splitlines()
+            return StepFailed(f"{action}: {lines[0] if lines else 'failed'}")
+        if isinstance(err, requests.exceptions.JSONDecodeError):
+            return StepFailed(
+                f"{self.url} answered {action} with something other than JSON; is "
+                f"`{self.url_argument}` {self.kind}?"
+            )
+        return None
+
+
+def _capitalised(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _connection_reason(err: Exception) -> str:
+    text = str(err)
+    for marker in ("Connection refused", "Name or service not known", "timed out"):
+        if marker in text:
+            return marker
+    return type(err).__name__

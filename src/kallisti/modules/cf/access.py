@@ -20,7 +20,6 @@ from typing import Any
 
 import chaoscf.api
 import requests
-from chaoslib.exceptions import ActivityFailed
 
 from kallisti.credentials import Credential
 from kallisti.domain.errors import (
@@ -30,7 +29,7 @@ from kallisti.domain.errors import (
     StepFailed,
 )
 from kallisti.modules.context import StepContext, read_only
-from kallisti.modules.step_http import StepRequests, StepSession, install
+from kallisti.modules.step_http import HttpService, StepRequests, StepSession, install
 
 __all__ = [
     "CF_PASSWORD_KEY",
@@ -75,49 +74,6 @@ def default_credentials(where: Any) -> dict[str, str]:
     }
 
 
-class _Api:
-    """The API a step talks to, and how to explain what went wrong there."""
-
-    def __init__(self, url: str, who: str) -> None:
-        self.url = url
-        self.who = who
-
-    def failure(self, name: str, err: Exception) -> StepFailed | None:
-        if isinstance(err, requests.exceptions.SSLError):
-            return StepFailed(
-                f"TLS verification of the Cloud Foundry API at {self.url} failed: it "
-                "does not prove its identity; give its CA to the worker in "
-                "REQUESTS_CA_BUNDLE."
-            )
-        if isinstance(err, requests.exceptions.Timeout):
-            return StepFailed(
-                f"The Cloud Foundry API at {self.url} did not answer in time; raise "
-                "`request_timeout` or check `cf_api_url`."
-            )
-        if isinstance(err, requests.exceptions.ConnectionError):
-            return StepFailed(
-                f"The Cloud Foundry API at {self.url} is unreachable ({_reason(err)}); "
-                "check `cf_api_url`."
-            )
-        if isinstance(err, ActivityFailed):
-            lines = str(err).strip().splitlines()
-            return StepFailed(f"{name}: {lines[0] if lines else 'failed'}")
-        if isinstance(err, requests.exceptions.JSONDecodeError):
-            return StepFailed(
-                f"{self.url} answered {name} with something other than JSON; is "
-                "`cf_api_url` a Cloud Foundry API?"
-            )
-        return None
-
-
-def _reason(err: Exception) -> str:
-    text = str(err)
-    for marker in ("Connection refused", "Name or service not known", "timed out"):
-        if marker in text:
-            return marker
-    return type(err).__name__
-
-
 def _user_and_password(credentials: Credential | None) -> tuple[str, str]:
     username = getattr(credentials, "username", None)
     password = getattr(credentials, "password", None)
@@ -132,7 +88,7 @@ def _user_and_password(credentials: Credential | None) -> tuple[str, str]:
 
 def _token(
     session: StepSession,
-    api: _Api,
+    api: HttpService,
     credentials: Credential,
     client_id: str,
     client_secret: str,
@@ -260,7 +216,13 @@ def cf_action(
                 "cf needs a username and password: set CF_USERNAME and CF_PASSWORD "
                 "on the worker, or give `credentials`."
             )
-        api = _Api(cf_api_url.rstrip("/"), credentials.describe())
+        api = HttpService(
+            name="the Cloud Foundry API",
+            url=cf_api_url.rstrip("/"),
+            url_argument="cf_api_url",
+            tls_fix="give its CA to the worker in REQUESTS_CA_BUNDLE.",
+            kind="a Cloud Foundry API",
+        )
         held_back: list[str] = []
 
         def hold_back(method: str, url: str, body: Any) -> None:

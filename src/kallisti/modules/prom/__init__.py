@@ -19,12 +19,10 @@ import inspect
 from typing import Any
 
 import chaosprometheus.probes
-import requests
-from chaoslib.exceptions import ActivityFailed
 
-from kallisti.domain.errors import InvalidArguments, StepFailed
+from kallisti.domain.errors import InvalidArguments
 from kallisti.modules.context import read_only
-from kallisti.modules.step_http import StepRequests, StepSession, install
+from kallisti.modules.step_http import HttpService, StepRequests, StepSession, install
 
 __all__ = ["compute_mean", "nodes_cpu_usage_mean", "query", "query_interval"]
 
@@ -56,41 +54,6 @@ def _check_access(base_url: Any, request_timeout: Any) -> str:
             f"{request_timeout!r}."
         )
     return base_url.rstrip("/")
-
-
-def _failure(name: str, base_url: str, err: Exception) -> StepFailed | None:
-    if isinstance(err, requests.exceptions.SSLError):
-        return StepFailed(
-            f"TLS connection to Prometheus at {base_url} failed: it does not prove "
-            "its identity; give its CA in SSL_CERT_FILE / REQUESTS_CA_BUNDLE on the "
-            "worker, or set `verify_tls: false`."
-        )
-    if isinstance(err, requests.exceptions.Timeout):
-        return StepFailed(
-            f"Prometheus at {base_url} did not answer in time; check `base_url`, or "
-            "raise `request_timeout`."
-        )
-    if isinstance(err, requests.exceptions.ConnectionError):
-        return StepFailed(
-            f"Prometheus at {base_url} is unreachable ({_reason(err)}); check "
-            "`base_url` and that the server runs."
-        )
-    if isinstance(err, ActivityFailed):
-        return StepFailed(f"{name}: {str(err).strip().splitlines()[0]}")
-    if isinstance(err, requests.exceptions.JSONDecodeError):
-        return StepFailed(
-            f"{base_url} answered {name} with something other than JSON; is "
-            "`base_url` a Prometheus server?"
-        )
-    return None
-
-
-def _reason(err: Exception) -> str:
-    text = str(err)
-    for marker in ("Connection refused", "Name or service not known", "timed out"):
-        if marker in text:
-            return marker
-    return type(err).__name__
 
 
 def _probe(name: str) -> Any:
@@ -128,7 +91,14 @@ def _probe(name: str) -> Any:
                     secrets=None,
                 )
             except Exception as err:
-                failure = _failure(name, base_url, err)
+                failure = HttpService(
+                    name="Prometheus",
+                    url=base_url,
+                    url_argument="base_url",
+                    tls_fix="give its CA to the worker in REQUESTS_CA_BUNDLE.",
+                    unreachable_fix=" and that the server runs",
+                    kind="a Prometheus server",
+                ).failure(name, err)
                 if failure is None:
                     raise
                 raise failure from err
