@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from loopback_http import LoopbackServer, QuietHandler
 from support import create_postgres_database, drop_postgres_database
 
 __all__ = [
@@ -141,7 +141,7 @@ class SmtpSink:
         self._loop.close()
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     """A real HTTP server that records POSTs; `statuses` scripts its answers
     (popped one per request, then 200)."""
 
@@ -151,7 +151,7 @@ class WebhookReceiver:
         self.delay_seconds = 0.0
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -171,15 +171,10 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, *args: Any) -> None:
-                pass
+        super().__init__(Handler)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self._server.server_port}{path}"
+    def hook(self, path: str = "/hook") -> str:
+        return f"{self.url}{path}"
 
     def delivered(self, path: str | None = None) -> list[dict[str, Any]]:
         """Requests answered 2xx (to `path`, if given), oldest first."""
@@ -196,11 +191,3 @@ class WebhookReceiver:
         self.requests.clear()
         self.statuses.clear()
         self.delay_seconds = 0.0
-
-    def start(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -7,8 +7,9 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from loopback_http import LoopbackServer, QuietHandler
 
 __all__ = ["BlackHole", "EchoTarget", "StreamingTarget"]
 
@@ -47,13 +48,13 @@ class BlackHole:
             connection.close()
 
 
-class StreamingTarget:
+class StreamingTarget(LoopbackServer):
     """An HTTP server whose paths stream: `/bytes/<n>` sends n bytes in 1 MiB
     chunks as fast as the reader takes them, `/drip` sends a byte every 0.2 s
     for ever, `/echo-headers` answers the request's headers as JSON."""
 
     def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
@@ -89,34 +90,17 @@ class StreamingTarget:
                     self.wfile.flush()
                     time.sleep(0.2)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> StreamingTarget:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
 
-class EchoTarget:
+class EchoTarget(LoopbackServer):
     """An HTTP server that answers every request with the request itself as
     JSON (`method`, `path`, `headers`, `body`), as a careless service would:
     `/token...` paths also carry `access_token`, `/fail...` and `/refuse...`
     paths answer 500 and 401."""
 
     def __init__(self, access_token: str) -> None:
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 echo: dict[str, Any] = {
@@ -141,21 +125,4 @@ class EchoTarget:
 
             do_GET = do_POST = do_PUT = _answer
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> EchoTarget:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)

@@ -11,27 +11,27 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from loopback_http import LoopbackServer, QuietHandler
 
 __all__ = ["PROMETHEUS", "MetricExporter", "PrometheusServer"]
 
 PROMETHEUS = "/usr/bin/prometheus"
 
 
-class MetricExporter:
+class MetricExporter(LoopbackServer):
     """Serves ``/metrics`` in the text format with the values the test sets."""
 
     def __init__(self) -> None:
         self.values: dict[str, float] = {}
         exporter = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 body = "".join(
                     f"{name} {value}\n" for name, value in exporter.values.items()
@@ -42,24 +42,7 @@ class MetricExporter:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> MetricExporter:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
 
 def _free_port() -> int:

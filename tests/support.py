@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -22,6 +21,7 @@ import uvicorn
 from kallisti.domain.record import Clock, utc_now
 from kallisti.service import Service, build_service
 from kallisti.settings import Settings
+from loopback_http import LoopbackServer, QuietHandler
 
 __all__ = [
     "POSTGRES_ADMIN_URL",
@@ -153,7 +153,7 @@ def wait_for_trial(
         time.sleep(0.02)
 
 
-class ProbeTarget:
+class ProbeTarget(LoopbackServer):
     """A real HTTP server whose answers the test sets: status, body, delay."""
 
     def __init__(self) -> None:
@@ -163,7 +163,7 @@ class ProbeTarget:
         self.requests: list[dict[str, Any]] = []
         target = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 target.requests.append(
@@ -192,28 +192,11 @@ class ProbeTarget:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__(Handler)
 
     def reset(self) -> None:
         self.status, self.body, self.delay_seconds = 200, {"status": "up"}, 0.0
         self.requests.clear()
-
-    def start(self) -> ProbeTarget:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @contextmanager

@@ -203,8 +203,8 @@ def test_a_secret_planted_anywhere_is_found_nowhere(
                     else None
                 )
 
-            hook_query = receiver.url(f"/hook?token={s['webhook query']}")
-            hook_userinfo = receiver.url("/hook2").replace(
+            hook_query = receiver.hook(f"/hook?token={s['webhook query']}")
+            hook_userinfo = receiver.hook("/hook2").replace(
                 "http://", f"http://hooks:{s['webhook userinfo']}@"
             )
             keep(

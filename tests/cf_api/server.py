@@ -11,12 +11,12 @@ import tempfile
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from k8s_cluster.tls import self_signed
+from loopback_http import LoopbackServer, QuietHandler
 
 __all__ = ["CloudFoundryApi", "CloudFoundryApp"]
 
@@ -41,7 +41,7 @@ def _guid() -> str:
     return str(uuid.uuid4())
 
 
-class CloudFoundryApi:
+class CloudFoundryApi(LoopbackServer):
     """Orgs, spaces, apps, service bindings and routes; users log in through UAA
     at the same address. `requests` records each call (method, path). With
     `tls`, it serves HTTPS with a self-signed certificate (`ca_pem`)."""
@@ -57,7 +57,7 @@ class CloudFoundryApi:
         self.user_guid = _guid()
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -73,12 +73,7 @@ class CloudFoundryApi:
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
         self.ca_pem: bytes | None = None
         self._tls_dir: str | None = None
         if tls:
@@ -102,13 +97,8 @@ class CloudFoundryApi:
         scheme = "https" if self.ca_pem else "http"
         return f"{scheme}://127.0.0.1:{self._server.server_port}"
 
-    def start(self) -> CloudFoundryApi:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
         if self._tls_dir:
             shutil.rmtree(self._tls_dir, ignore_errors=True)
 

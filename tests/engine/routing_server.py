@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from loopback_http import LoopbackServer, QuietHandler
 
 __all__ = ["RoutingServer"]
 
 
-class RoutingServer:
+class RoutingServer(LoopbackServer):
     """A real HTTP server on 127.0.0.1 answering each path as a test sets it:
     ``routes[path] = (status, headers, body)``; other paths answer 404."""
 
@@ -19,7 +19,7 @@ class RoutingServer:
         self.paths: list[str] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 server.paths.append(self.path)
                 status, headers, body = server.routes.get(
@@ -38,21 +38,4 @@ class RoutingServer:
 
             do_GET = do_POST = _answer
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> RoutingServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)

@@ -172,8 +172,8 @@ def test_webhook_secrets_are_masked_and_kept_when_sent_back_masked(
     api: httpx.Client, receiver: WebhookReceiver
 ) -> None:
     hooks = [
-        {"url": receiver.url("/signed"), "secret": "s3cr3t-signing-key"},
-        {"url": receiver.url("/plain")},
+        {"url": receiver.hook("/signed"), "secret": "s3cr3t-signing-key"},
+        {"url": receiver.hook("/plain")},
     ]
     put = api.put("/api/v1/notification", json={"emails": [], "webhooks": hooks})
     shown = api.get("/api/v1/notification").json()
@@ -187,8 +187,8 @@ def test_webhook_secrets_are_masked_and_kept_when_sent_back_masked(
 
     assert "s3cr3t-signing-key" not in put.text + json.dumps(shown) + round_trip.text
     assert shown["webhooks"] == [
-        {"url": receiver.url("/signed"), "secret": "*****"},
-        {"url": receiver.url("/plain"), "secret": None},
+        {"url": receiver.hook("/signed"), "secret": "*****"},
+        {"url": receiver.hook("/plain"), "secret": None},
     ]
     assert kallisti_client.json()["webhooks"] == shown["webhooks"]
     (signed,) = eventually(lambda: receiver.delivered("/signed"))
@@ -254,7 +254,7 @@ def test_webhooks_get_the_trial_as_json_and_are_retried_with_back_off(
     receiver.statuses = [503, 502]
     api.put(
         "/api/v1/notification",
-        json={"emails": [], "webhooks": [{"url": receiver.url("/retry")}]},
+        json={"emails": [], "webhooks": [{"url": receiver.hook("/retry")}]},
     ).raise_for_status()
 
     trial = _run_trial(api)
@@ -282,7 +282,7 @@ def test_a_webhook_answering_404_is_not_retried(
     receiver.statuses = [404]
     api.put(
         "/api/v1/notification",
-        json={"emails": [], "webhooks": [{"url": receiver.url("/gone")}]},
+        json={"emails": [], "webhooks": [{"url": receiver.hook("/gone")}]},
     ).raise_for_status()
 
     _run_trial(api)
@@ -299,7 +299,7 @@ def test_a_slow_webhook_delays_neither_the_trial_nor_the_next_one(
     receiver.delay_seconds = 3.0
     api.put(
         "/api/v1/notification",
-        json={"emails": [], "webhooks": [{"url": receiver.url("/slow")}]},
+        json={"emails": [], "webhooks": [{"url": receiver.hook("/slow")}]},
     ).raise_for_status()
     started = time.monotonic()
 
@@ -326,7 +326,7 @@ def test_without_an_smtp_server_emails_are_skipped_and_webhooks_still_sent(
         "/api/v1/notification",
         json={
             "emails": ["sre@example.com"],
-            "webhooks": [{"url": receiver.url("/direct")}],
+            "webhooks": [{"url": receiver.hook("/direct")}],
         },
     ).raise_for_status()
     trial = _run_trial(api)

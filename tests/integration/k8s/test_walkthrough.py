@@ -9,9 +9,7 @@ hello-world deployment has a Ready pod, as a Service in front of it would.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -20,6 +18,7 @@ from k8s_steps import RunTrial
 
 from k8s_cluster import BASIC_PASSWORD, BASIC_USER, LoopbackCluster, manifests
 from kallisti.domain.models import TrialStatus
+from loopback_http import LoopbackServer, QuietHandler
 from support import wait_for_trial
 
 NS = "my-namespace"
@@ -37,7 +36,7 @@ def hello_world(cluster: LoopbackCluster) -> Iterator[str]:
     cluster.apply(manifests.deployment("hello-world", NS, replicas=3))
     cluster.wait_until(lambda: _ready_pods(cluster) == 3, what="hello-world ready")
 
-    class Health(BaseHTTPRequestHandler):
+    class Health(QuietHandler):
         def do_GET(self) -> None:
             healthy = self.path == "/health" and _ready_pods(cluster) > 0
             body = b'{"status": "UP"}' if healthy else b'{"status": "DOWN"}'
@@ -47,16 +46,9 @@ def hello_world(cluster: LoopbackCluster) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/health"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    server = LoopbackServer(Health).start()
+    yield f"{server.url}/health"
+    server.stop()
 
 
 @pytest.fixture
