@@ -171,17 +171,28 @@ def test_patch_changes_only_the_given_fields(api: httpx.Client) -> None:
     assert api.get(f"{EXPERIMENTS}/{created['id']}").json() == patched
 
 
-def test_patch_may_clear_the_description(api: httpx.Client) -> None:
+def test_patch_may_clear_the_description_with_an_empty_string(
+    api: httpx.Client,
+) -> None:
     created = _create(api, description="to clear")
 
-    response = api.patch(f"{EXPERIMENTS}/{created['id']}", json={"description": None})
+    response = api.patch(f"{EXPERIMENTS}/{created['id']}", json={"description": ""})
 
     assert response.status_code == 200
     assert response.json()["description"] == ""
 
 
 @pytest.mark.parametrize(
-    "field", ["name", "steps", "metadata", "parameters", "pre_steps", "post_steps"]
+    "field",
+    [
+        "name",
+        "description",
+        "steps",
+        "metadata",
+        "parameters",
+        "pre_steps",
+        "post_steps",
+    ],
 )
 def test_patch_refuses_null_for_a_field_that_cannot_be_empty(
     api: httpx.Client, field: str
@@ -192,6 +203,22 @@ def test_patch_refuses_null_for_a_field_that_cannot_be_empty(
 
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert api.get(f"{EXPERIMENTS}/{created['id']}").json() == created
+
+
+def test_a_null_description_is_400_naming_it_on_post_and_put(
+    api: httpx.Client,
+) -> None:
+    # As Kallisti's serializer: blank allowed, null not (PATCH above alike).
+    created = _create(api)
+    body = {"name": "nulled", "steps": [], "description": None}
+
+    posted = api.post(EXPERIMENTS, json=body)
+    put = api.put(f"{EXPERIMENTS}/{created['id']}", json=body)
+
+    for response in (posted, put):
+        assert response.status_code == 400, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["description"]
     assert api.get(f"{EXPERIMENTS}/{created['id']}").json() == created
 
 

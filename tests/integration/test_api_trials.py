@@ -108,6 +108,22 @@ def test_read_returns_the_trial_and_its_record(api: httpx.Client) -> None:
     assert done["executed_at"] and done["completed_at"]
 
 
+def test_the_record_keeps_its_keys_in_the_order_written(api: httpx.Client) -> None:
+    # PostgreSQL's jsonb would give `steps, result, pre_steps, post_steps` and
+    # `logs, step, step_name, step_parameters`.
+    experiment = _experiment(
+        api, pre_steps=[_wait_step(0)], post_steps=[_wait_step(0, "Settle")]
+    )
+    trial = _start(api, experiment)
+    wait_for_trial(api, trial["id"])
+
+    record = api.get(f"{TRIALS}/{trial['id']}").json()["trial_record"]
+
+    assert list(record) == ["pre_steps", "steps", "post_steps", "result"]
+    entry = record["post_steps"][0]
+    assert list(entry) == ["step_name", "step_parameters", "logs", "step"]
+
+
 def test_an_unknown_trial_is_404(api: httpx.Client) -> None:
     response = api.get(f"{TRIALS}/{uuid.uuid4()}")
 

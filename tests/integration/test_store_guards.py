@@ -121,3 +121,42 @@ def test_migrate_run_from_several_processes_at_once_ends_at_one_head(
         store.close()
     assert len(versions) == 1
     assert {"trials", "experiments", "workers"} <= tables
+
+
+def test_trial_records_downgrade_and_upgrade_again_with_the_guards_in_place(
+    fresh_url: str,
+) -> None:
+    from alembic import command
+
+    from kallisti.store.migrate import alembic_config
+
+    store = Store(fresh_url)
+    store.migrate()
+    try:
+        finished, _ = _finished_and_running(store)
+        for target, kind in (("0005", "jsonb"), ("head", "json")):
+            config = alembic_config()
+            with store.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                if target == "head":
+                    command.upgrade(config, target)
+                else:
+                    command.downgrade(config, target)
+                if conn.dialect.name == "postgresql":
+                    column = conn.execute(
+                        sa.text(
+                            "SELECT data_type FROM information_schema.columns "
+                            "WHERE table_name = 'trials' "
+                            "AND column_name = 'trial_record'"
+                        )
+                    ).scalar()
+                    assert column == kind
+            with pytest.raises(DatabaseError, match="a finished trial is immutable"):
+                with store.engine.begin() as conn:
+                    conn.execute(
+                        sa.text("UPDATE trials SET trial_record = '{}' WHERE id = :id"),
+                        {"id": str(finished)},
+                    )
+        assert store.trials.get(finished).status.value == "Stopped"
+    finally:
+        store.close()

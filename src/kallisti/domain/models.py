@@ -301,6 +301,15 @@ class _ExperimentFields(BaseModel):
         default=None, description="More trials of this experiment wait their turn."
     )
 
+    @field_validator("description")
+    @classmethod
+    def _description_not_null(cls, value: str | None) -> str | None:
+        # Runs only when the body gives it: Kallisti's description may be
+        # blank or left out, never null (400 on POST, PUT and PATCH alike).
+        if value is None:
+            raise ValueError('cannot be null; send "" or leave it out')
+        return value
+
 
 class ExperimentCreate(_ExperimentFields):
     """Body of POST (and PUT) /experiment."""
@@ -326,7 +335,13 @@ class ExperimentUpdate(BaseModel):
     max_concurrent_trials: MaxConcurrent | None = None
 
     @field_validator(
-        "name", "steps", "metadata", "parameters", "pre_steps", "post_steps"
+        "name",
+        "description",
+        "steps",
+        "metadata",
+        "parameters",
+        "pre_steps",
+        "post_steps",
     )
     @classmethod
     def _no_nulls_for_required(cls, value: Any) -> Any:

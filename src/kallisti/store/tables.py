@@ -49,6 +49,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# A trial record keeps its keys in the order written (and an imported Kallisti
+# record its text): `json` on PostgreSQL, never `jsonb`, which reorders them.
+RECORD_JSON = sa.JSON()
 
 metadata = sa.MetaData()
 
@@ -88,7 +91,7 @@ trials = sa.Table(
     sa.Column("metadata", JSON, nullable=False),
     sa.Column("ticket", JSON, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("trial_record", JSON, nullable=False),
+    sa.Column("trial_record", RECORD_JSON, nullable=False),
     sa.Column("initiated_by", sa.String(255), nullable=False),
     sa.Column("initiated_from", sa.String(32), nullable=False),
     sa.Column("schedule_id", sa.String(36), nullable=True),
