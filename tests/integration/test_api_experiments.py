@@ -211,7 +211,7 @@ def test_a_null_description_is_400_naming_it_on_post_and_put(
 ) -> None:
     # As Kallisti's serializer: blank allowed, null not (PATCH above alike).
     created = _create(api)
-    body = {"name": "nulled", "steps": [], "description": None}
+    body: dict[str, Any] = {"name": "nulled", "steps": [], "description": None}
 
     posted = api.post(EXPERIMENTS, json=body)
     put = api.put(f"{EXPERIMENTS}/{created['id']}", json=body)
