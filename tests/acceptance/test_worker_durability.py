@@ -215,7 +215,7 @@ def test_three_workers_run_each_trial_exactly_once(
     ]
     _wait_until(
         lambda: all(_row(durable_store, t.id).status == "Succeeded" for t in created),
-        60,
+        120,  # three interpreters importing every driver: slow on a loaded box
         "all trials to succeed",
     )
     chaos = _paths(probe_target, f"/chaos/{tag}")
