@@ -11,6 +11,7 @@ from kallisti.cli.halt import halt, resume
 from kallisti.cli.importer import import_kallisti
 from kallisti.cli.modules import modules
 from kallisti.cli.report import report
+from kallisti.cli.revert import revert
 from kallisti.cli.run import run
 from kallisti.cli.serve import migrate, run_worker, serve
 from kallisti.cli.token import token
@@ -32,6 +33,7 @@ app.command()(modules)
 app.add_typer(token, name="token")
 app.command()(halt)
 app.command()(resume)
+app.command()(revert)
 app.add_typer(audit, name="audit")
 app.command("import")(import_kallisti)
 app.command()(validate)

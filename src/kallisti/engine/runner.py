@@ -19,7 +19,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -56,9 +56,10 @@ from kallisti.domain.secrets import (
 from kallisti.domain.templating import Templates
 from kallisti.engine.heap import release_freed_memory
 from kallisti.engine.plan import LeaseLost, StopSignal, TrialPlan, TrialRecorder
-from kallisti.modules.context import STEP_CONTEXT_PARAMETER, StepContext
+from kallisti.modules.context import STEP_CONTEXT_PARAMETER, Fault, StepContext
 from kallisti.modules.registry import Action, ModuleRegistry
 from kallisti.safety import GuardRun, GuardWatch, stop_after
+from kallisti.safety.ledger import FaultUndoer, TrialSteps
 
 __all__ = ["TrialEngine", "step_name"]
 
@@ -68,6 +69,8 @@ DEFAULT_STEP_TIMEOUT_SECONDS = 600.0
 DEFAULT_DRIVER_THREADS = 32
 # How long an interrupted async action may take to clean up after itself.
 _WIND_DOWN_SECONDS = 10.0
+# How long an action waits for its fault to be committed to the ledger.
+_LEDGER_WRITE_SECONDS = 30.0
 
 
 def step_name(do: str) -> str:
@@ -109,6 +112,7 @@ class TrialEngine:
         self._step_timeout = step_timeout_seconds
         self._clock = clock
         self._tls = ssl.create_default_context()
+        self._undoer = FaultUndoer(modules, credentials, self._tls)
         # Blocking drivers get threads of their own, bounded: a step cut off by
         # its time-out leaves its thread running until the driver returns, and
         # such threads must never starve the worker's store calls.
@@ -179,6 +183,9 @@ class TrialEngine:
             )
         templates = Templates(plan.parameters)
         failures = await self._run_post_steps(plan, templates, record, start=finished)
+        # What the lost worker's chaos left behind is undone here: nobody else
+        # is left to do it.
+        await self._settle_faults(plan, recorder, record, revert=True)
         earlier_failed = any(_failed(entry) for entry in done[:finished])
         record.result(
             "Trial Failed. Type: WorkerLost. Error: the trial was interrupted by the "
@@ -242,7 +249,7 @@ class TrialEngine:
                         break
                     _check_lease(recorder)
                     step_error = await self._run_step(
-                        section, step, templates, record, stop, plan
+                        section, step, templates, record, stop, plan, recorder=recorder
                     )
                     if step_error is not None:
                         failure, status = _Failure(section, step_error), failed_status
@@ -263,6 +270,17 @@ class TrialEngine:
             status = TrialStatus.STOPPED
         if post_failures and status is TrialStatus.SUCCEEDED:
             failure, status = post_failures[0], TrialStatus.FAILED
+        residual = await self._settle_faults(plan, recorder, record, revert=False)
+        if residual and status is TrialStatus.SUCCEEDED:
+            status = TrialStatus.FAILED
+            failure = _Failure(
+                "post_steps",
+                StepFailed(
+                    f"{len(residual)} fault(s) still in place after the post steps "
+                    f"(see residual_faults); undo them with `kallisti revert "
+                    f"{plan.trial_id}` or POST /api/v1/trial/{plan.trial_id}/revert"
+                ),
+            )
 
         if status is TrialStatus.SUCCEEDED:
             record.result("Trial Completed.")
@@ -294,7 +312,7 @@ class TrialEngine:
         for step in plan.post_steps[start:]:
             _check_lease(recorder)
             error = await self._run_step(
-                "post_steps", step, templates, record, never, plan
+                "post_steps", step, templates, record, never, plan, recorder=recorder
             )
             if error is not None:
                 failures.append(_Failure("post_steps", error))
@@ -330,6 +348,7 @@ class TrialEngine:
         plan: TrialPlan,
         *,
         logs: list[StepLog] | None = None,
+        recorder: TrialRecorder | None = None,
     ) -> KallistiError | None:
         """Run one step into its log; return the error that ended it, if any."""
         render_error: StepFailed | None = None
@@ -349,8 +368,17 @@ class TrialEngine:
         if logs is not None:
             logs.append(log)
         try:
+            ledger = _LedgerPlace(recorder, section, step, name, plan)
             error = await self._attempt(
-                step, where, credentials_spec, render_error, log, record, stop, plan
+                step,
+                where,
+                credentials_spec,
+                render_error,
+                log,
+                record,
+                stop,
+                plan,
+                ledger,
             )
             if error is not None:
                 _log_failure(log, error, plan, record.redactor)
@@ -370,6 +398,7 @@ class TrialEngine:
         record: TrialRecord,
         stop: StopSignal,
         plan: TrialPlan,
+        ledger: _LedgerPlace,
     ) -> KallistiError | None:
         log.info("Starting command execution.")
         try:
@@ -381,7 +410,7 @@ class TrialEngine:
             deadline = time.monotonic() + limit
             if action.accepts(STEP_CONTEXT_PARAMETER):
                 arguments[STEP_CONTEXT_PARAMETER] = self._step_context(
-                    log, record, plan, deadline
+                    log, record, plan, deadline, ledger.writer(action)
                 )
             if plan.dry_run and action.accepts("dry_run"):
                 arguments["dry_run"] = True
@@ -449,7 +478,12 @@ class TrialEngine:
         return arguments
 
     def _step_context(
-        self, log: StepLog, record: TrialRecord, plan: TrialPlan, deadline: float
+        self,
+        log: StepLog,
+        record: TrialRecord,
+        plan: TrialPlan,
+        deadline: float,
+        write_fault: Callable[[Fault], Coroutine[Any, Any, None]] | None = None,
     ) -> StepContext:
         loop = asyncio.get_running_loop()
         loop_thread = threading.get_ident()
@@ -467,6 +501,17 @@ class TrialEngine:
             record.redactor.add(*credential.secrets())
             return credential
 
+        def record_fault(fault: Fault) -> None:
+            assert write_fault is not None
+            if threading.get_ident() == loop_thread:
+                raise RuntimeError(
+                    "record_fault waits for the store: call it from a blocking action"
+                )
+            asyncio.run_coroutine_threadsafe(write_fault(fault), loop).result(
+                timeout=_LEDGER_WRITE_SECONDS
+            )
+            log_line(f"Fault ledger: recorded before acting: {fault.change}.")
+
         return StepContext(
             log=log_line,
             add_secret=record.redactor.add,
@@ -475,7 +520,60 @@ class TrialEngine:
             dry_run=plan.dry_run,
             trial_id=plan.trial_id,
             deadline=deadline,
+            record_fault=None if write_fault is None else record_fault,
         )
+
+    async def _settle_faults(
+        self,
+        plan: TrialPlan,
+        recorder: TrialRecorder | None,
+        record: TrialRecord,
+        *,
+        revert: bool,
+    ) -> list[dict[str, Any]]:
+        """Check the trial's ledger against the targets (with `revert`, undo
+        what is still in place); record the outcome; return the residual
+        faults."""
+        faults = getattr(recorder, "faults", None)
+        settled_hook = getattr(recorder, "faults_settled", None)
+        if plan.dry_run or faults is None or settled_hook is None:
+            return []
+        entries = await faults()
+        if not entries:
+            return []
+        steps = TrialSteps(
+            {
+                "pre_steps": plan.pre_steps,
+                "steps": plan.steps,
+                "post_steps": plan.post_steps,
+            },
+            plan.parameters,
+        )
+        settled = await asyncio.get_running_loop().run_in_executor(
+            self._drivers,
+            functools.partial(self._undoer.settle, entries, steps, revert=revert),
+        )
+        if not settled.outcomes:
+            return []
+        residual = settled.residual
+        await settled_hook(settled.states, residual)
+        for outcome in settled.outcomes:
+            entry, why = outcome.entry, f" ({outcome.error})" if outcome.error else ""
+            if outcome.outcome == "reverted":
+                record.result(
+                    f"Fault ledger: reverted {entry.change} ({entry.target})."
+                )
+            elif outcome.outcome != "already_clear":
+                record.result(
+                    f"Fault ledger: still in place after the post steps: "
+                    f"{entry.change} ({entry.target}, since "
+                    f"{entry.created_at.isoformat()}){why}. Undo: {entry.how}.",
+                    "ERROR",
+                )
+        cleared = sum(o.outcome == "already_clear" for o in settled.outcomes)
+        if cleared:
+            record.result(f"Fault ledger: {cleared} recorded fault(s) are gone.")
+        return residual
 
     async def _call(
         self,
@@ -595,3 +693,41 @@ def _log_failure(
         capped(redactor.redact_text(str(error))),
         extra={"trial_id": str(plan.trial_id), "action": "step_failed"},
     )
+
+
+@dataclass
+class _LedgerPlace:
+    """Where a step's faults go in the ledger: its trial's recorder, and the
+    step's place in the plan (which a revert reads its access from)."""
+
+    recorder: TrialRecorder | None
+    section: str
+    step: Step
+    name: str
+    plan: TrialPlan
+
+    def writer(
+        self, action: Action
+    ) -> Callable[[Fault], Coroutine[Any, Any, None]] | None:
+        record_fault = getattr(self.recorder, "record_fault", None)
+        # Post steps are the clean-up: what they change is the undo itself.
+        steps = {
+            "pre_steps": self.plan.pre_steps,
+            "steps": self.plan.steps,
+        }.get(self.section, ())
+        index = next((i for i, s in enumerate(steps) if s is self.step), None)
+        if record_fault is None or index is None or self.plan.dry_run:
+            return None
+        namespace = action.do.split(".", 1)[0]
+
+        async def write(fault: Fault) -> None:
+            undo = {
+                **fault.undo,
+                "module": namespace,
+                "section": self.section,
+                "index": index,
+                "how": fault.how,
+            }
+            await record_fault(self.name, fault.target, fault.change, undo)
+
+        return write

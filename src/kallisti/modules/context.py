@@ -10,13 +10,17 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kallisti.credentials.base import Credential
 
 __all__ = [
+    "FAULT_CHECK_HOOK",
+    "FAULT_REVERT_HOOK",
     "STEP_CONTEXT_PARAMETER",
     "TARGETS_HOOK",
+    "Fault",
     "StepContext",
     "TargetsOf",
     "is_read_only",
@@ -52,6 +56,34 @@ its rendered `where`, it returns target paths built with `target_path`, e.g.
 without the hook touches nothing the lease needs to know (`cm`)."""
 
 
+FAULT_CHECK_HOOK = "fault_in_place"
+FAULT_REVERT_HOOK = "revert_fault"
+"""A module whose actions record faults (`StepContext.record_fault`) defines
+two module-level functions, both blocking:
+
+- `fault_in_place(undo, where, step_context) -> bool`: whether the fault an
+  entry describes is still in place on the target;
+- `revert_fault(undo, where, step_context) -> str`: undo it, and say what was
+  done (raise `StepFailed` when it cannot).
+
+`undo` is the `Fault.undo` the action recorded; `where` is the recording
+step's rendered `where`, its `credentials` built, so the hook reaches the
+target as the step did."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What a changing action is about to leave behind, and how to undo it.
+
+    `undo` is the module's own JSON spec (kind, names, previous values); it
+    must hold no credential. `how` says in words what undoing it means."""
+
+    target: str
+    change: str
+    how: str
+    undo: dict[str, object] = field(default_factory=dict)
+
+
 def target_path(*parts: object) -> str:
     """A target path from its parts; `/` inside a part cannot split it."""
     return "/".join(str(part).replace("/", "%2F") for part in parts)
@@ -70,6 +102,7 @@ class StepContext:
         dry_run: bool = False,
         trial_id: uuid.UUID | None = None,
         deadline: float | None = None,
+        record_fault: Callable[[Fault], None] | None = None,
     ) -> None:
         self._log = log
         self._add_secret = add_secret
@@ -83,6 +116,7 @@ class StepContext:
         """The trial the step belongs to (names an assumed AWS role's session)."""
         self.deadline = deadline
         """`time.monotonic()` by which the step ends (None: no bound)."""
+        self._record_fault = record_fault
 
     def remaining_seconds(self, default: float) -> float:
         """Seconds left to the step's end (and a second of grace, so that the
@@ -96,6 +130,16 @@ class StepContext:
     def log(self, message: str) -> None:
         """Add an INFO line to the step's log (secrets are masked)."""
         self._log(message)
+
+    def record_fault(self, fault: Fault) -> None:
+        """Write `fault` into the trial's fault ledger before acting on it.
+
+        Blocks until the entry is committed; call it from a blocking action
+        (its driver thread), after the dry-run check and before the change.
+        Raises when the entry cannot be written: then the action must not act.
+        A run without a ledger (a test's engine) records nothing."""
+        if self._record_fault is not None and not self.dry_run:
+            self._record_fault(fault)
 
     def add_secret(self, value: str) -> None:
         """Mask `value` wherever it would appear in the record (a fetched token)."""

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from kallisti.domain.record import Clock, utc_now
 from kallisti.store.audit import AuditRepository
 from kallisti.store.db import WRITE_OPTION, create_db_engine, write_lock
+from kallisti.store.ledger import LedgerRepository
 from kallisti.store.limits import LimitRepository
 from kallisti.store.migrate import upgrade_to_head
 from kallisti.store.notifications import NotificationRepository
@@ -47,6 +48,7 @@ class Store:
         self._executor: ThreadPoolExecutor | None = None
         self.experiments.on_soft_delete.append(self.schedules.delete_for_experiment)
         self.safety = SafetyRepository(self.engine, clock)
+        self.ledger = LedgerRepository(self.engine, clock)
         self.trials.before_create.append(self.safety.check_may_start)
 
     @property

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from kallisti.domain.faults import FaultEntry, FaultState
 from kallisti.domain.models import TrialStatus
 from kallisti.domain.record import TrialRecord
 from kallisti.domain.safety import StopCause
@@ -85,6 +86,41 @@ class StoreRecorder:
                     "record not written: this worker no longer holds the trial",
                     extra={"trial_id": self._trial_id, "action": "record"},
                 )
+
+    async def record_fault(
+        self, step_name: str, target: str, change: str, undo: dict[str, Any]
+    ) -> None:
+        """Commit a fault ledger entry (before its action acts)."""
+        await self._run(
+            "ledger",
+            lambda: self._store.ledger.record(
+                self._trial_id,
+                step_name=step_name,
+                target=target,
+                change=change,
+                undo=undo,
+            ),
+        )
+
+    async def faults(self) -> list[FaultEntry]:
+        """The trial's ledger entries."""
+        entries: list[FaultEntry] = await self._run(
+            "ledger", self._store.ledger.entries, self._trial_id
+        )
+        return entries
+
+    async def faults_settled(
+        self,
+        states: Mapping[str, FaultState],
+        residual: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Write the ledger check's outcome and the trial's `residual_faults`."""
+        await self._run(
+            "ledger",
+            lambda: self._store.ledger.set_states(
+                self._trial_id, states, residual=residual
+            ),
+        )
 
     def _save(self, data: dict[str, Any]) -> bool:
         with self._store.write() as conn:

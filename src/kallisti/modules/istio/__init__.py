@@ -18,6 +18,7 @@ from kallisti.modules.istio.faults import (
 )
 from kallisti.modules.k8s.access import default_credentials
 from kallisti.modules.k8s.target_paths import targets
+from kallisti.modules.k8s.undo import fault_in_place, revert_fault
 
 __all__ = [
     "add_abort_fault",
@@ -33,3 +34,7 @@ __all__ = [
 default_credentials = default_credentials
 # Not an action: the registry's hook for the targets a changing action leases.
 targets = targets
+
+# Not actions: the fault ledger's hooks (see `kallisti.modules.k8s.undo`).
+fault_in_place = fault_in_place
+revert_fault = revert_fault

@@ -25,6 +25,7 @@ from kallisti.domain.errors import InvalidArguments, StepFailed
 from kallisti.modules.context import StepContext, read_only
 from kallisti.modules.k8s.access import Cluster, cluster_action
 from kallisti.modules.k8s.errors import status_message
+from kallisti.modules.k8s.undo import virtual_service_fault
 
 __all__ = [
     "add_abort_fault",
@@ -112,6 +113,7 @@ def _update(
     describe: str,
     dry_run: bool,
     step_context: StepContext,
+    adds_fault: bool = False,
 ) -> dict[str, Any]:
     try:
         current = _read(cluster, name, ns, version)
@@ -148,6 +150,10 @@ def _update(
         },
         "spec": {"http": http},
     }
+    if adds_fault:
+        step_context.record_fault(
+            virtual_service_fault(cluster, name, ns, version, current_body, describe)
+        )
     response = cluster.custom.patch_namespaced_custom_object_with_http_info(
         group, api_version, ns, _PLURAL, name, patch, _content_type=_MERGE_PATCH
     )
@@ -213,6 +219,7 @@ def set_fault(
         describe=f"set fault {json.dumps(fault)}",
         dry_run=dry_run,
         step_context=step_context,
+        adds_fault=True,
     )
 
 
@@ -298,6 +305,7 @@ def add_delay_fault(
         version=version,
         routes=routes,
         edit=edit,
+        adds_fault=True,
         describe=f"add delay fault {json.dumps(delay)}",
         dry_run=dry_run,
         step_context=step_context,
@@ -338,6 +346,7 @@ def add_abort_fault(
         version=version,
         routes=routes,
         edit=edit,
+        adds_fault=True,
         describe=f"add abort fault {json.dumps(abort)}",
         dry_run=dry_run,
         step_context=step_context,

@@ -43,6 +43,7 @@ from kallisti.modules.k8s.nodes import (
 )
 from kallisti.modules.k8s.pods import delete_pods, list_pods, terminate_pods
 from kallisti.modules.k8s.target_paths import targets
+from kallisti.modules.k8s.undo import fault_in_place, revert_fault
 from kallisti.modules.k8s.workloads import (
     delete_deployment,
     delete_replica_set,
@@ -93,3 +94,7 @@ __actions_modules__ = ["kallisti.modules.k8s.drivers", "kallisti.modules.istio.f
 default_credentials = default_credentials
 # Not an action: the registry's hook for the targets a changing action leases.
 targets = targets
+
+# Not actions: the fault ledger's hooks (see `kallisti.modules.k8s.undo`).
+fault_in_place = fault_in_place
+revert_fault = revert_fault

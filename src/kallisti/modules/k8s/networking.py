@@ -16,6 +16,7 @@ import yaml  # type: ignore[import-untyped]
 from kallisti.domain.errors import InvalidArguments
 from kallisti.modules.context import StepContext
 from kallisti.modules.k8s.access import Cluster, cluster_action
+from kallisti.modules.k8s.undo import network_policy_fault
 
 __all__ = [
     "allow_dns_access",
@@ -124,6 +125,7 @@ def _create_policy(
             f"{json.dumps(spec.get('spec', {}))}. Nothing was changed."
         )
         return result
+    step_context.record_fault(network_policy_fault(cluster, name, ns))
     cluster.networking.create_namespaced_network_policy(ns, spec)
     step_context.log(f"Created network policy {name!r} in namespace {ns!r}.")
     return result

@@ -18,6 +18,7 @@ from kallisti.domain.errors import StepFailed
 from kallisti.modules.context import StepContext
 from kallisti.modules.k8s.access import Cluster, cluster_action
 from kallisti.modules.k8s.arguments import integer, names
+from kallisti.modules.k8s.undo import cordon_fault
 
 __all__ = ["cordon_node", "delete_nodes", "drain_nodes", "uncordon_node"]
 
@@ -76,17 +77,29 @@ def _set_unschedulable(
     dry_run: bool,
     step_context: StepContext,
 ) -> list[str]:
-    chosen = names(_select_nodes(cluster, name=name, label_selector=label_selector))
+    selected = _select_nodes(cluster, name=name, label_selector=label_selector)
+    chosen = names(selected)
     verb = "cordon" if unschedulable else "uncordon"
     if dry_run:
         step_context.log(
             f"Dry run: would {verb} node(s) {', '.join(chosen)}. Nothing was changed."
         )
         return chosen
+    if unschedulable:
+        _record_cordon(cluster, selected, step_context)
     for node in chosen:
         cluster.core.patch_node(node, {"spec": {"unschedulable": unschedulable}})
     step_context.log(f"{verb.capitalize()}ed node(s): {', '.join(chosen)}.")
     return chosen
+
+
+def _record_cordon(
+    cluster: Cluster, nodes: list[Any], step_context: StepContext
+) -> None:
+    # Only the nodes this action cordons: one cordoned before stays so.
+    fresh = [n.metadata.name for n in nodes if not n.spec.unschedulable]
+    if fresh:
+        step_context.record_fault(cordon_fault(cluster, fresh))
 
 
 @cluster_action
@@ -228,6 +241,9 @@ def drain_nodes(
         )
         return nodes
     deadline = time.monotonic() + wait_seconds
+    _record_cordon(
+        cluster, [cluster.core.read_node(node) for node in nodes], step_context
+    )
     for node in nodes:
         cluster.core.patch_node(node, {"spec": {"unschedulable": True}})
     for pods in plan.values():

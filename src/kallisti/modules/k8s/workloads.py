@@ -12,6 +12,7 @@ from kallisti.domain.errors import StepFailed
 from kallisti.modules.context import StepContext, read_only
 from kallisti.modules.k8s.access import Cluster, cluster_action
 from kallisti.modules.k8s.arguments import integer, names
+from kallisti.modules.k8s.undo import replicas_fault
 
 __all__ = [
     "delete_deployment",
@@ -102,6 +103,10 @@ def _scale(
             f"{previous} to {wanted} replica(s). Nothing was changed."
         )
         return result
+    if previous != wanted:
+        step_context.record_fault(
+            replicas_fault(cluster, kind, name, ns, previous, wanted)
+        )
     patcher(name, ns, {"spec": {"replicas": wanted}})
     step_context.log(
         f"Scaled {kind} {name!r} in namespace {ns!r} from {previous} to {wanted} "
