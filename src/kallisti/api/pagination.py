@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from kallisti.store import Page
 
-__all__ = ["list_response"]
+__all__ = ["list_json_response", "list_response"]
 
 
 def list_response(
@@ -20,12 +20,17 @@ def list_response(
     total: int,
     page: Page,
 ) -> Response:
-    headers = {"X-Total-Count": str(total)}
-    if page.limit is not None and page.offset + len(items) < total:
-        next_url = request.url.include_query_params(offset=page.offset + len(items))
-        headers["Link"] = f'<{next_url}>; rel="next"'
-    return Response(
-        content=adapter.dump_json(items),
-        media_type="application/json",
-        headers=headers,
+    return list_json_response(
+        request, adapter.dump_json(items), len(items), total, page
     )
+
+
+def list_json_response(
+    request: Request, content: bytes, returned: int, total: int, page: Page
+) -> Response:
+    """A list already written as a JSON array of `returned` items."""
+    headers = {"X-Total-Count": str(total)}
+    if page.limit is not None and page.offset + returned < total:
+        next_url = request.url.include_query_params(offset=page.offset + returned)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return Response(content=content, media_type="application/json", headers=headers)

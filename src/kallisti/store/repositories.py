@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
@@ -30,7 +31,7 @@ from kallisti.domain.secrets import restore_masked
 from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
 from kallisti.store.scoping import LabelScope, experiment_in_scope
-from kallisti.store.tables import experiments, trials
+from kallisti.store.tables import UTCDateTime, experiments, trials
 from kallisti.store.wakeups import STOP_REQUESTED, TRIAL_CREATED, notify
 
 __all__ = ["ExperimentRepository", "Page", "TrialFilter", "TrialRepository"]
@@ -316,6 +317,74 @@ def _trial(row: Mapping[str, Any] | sa.RowMapping) -> TrialPublic:
     return TrialPublic.model_validate(data)
 
 
+# A list of thousands of trials is read without SQLAlchemy's per-value result
+# processing: JSON and times come as the driver gives them (text on SQLite,
+# objects on PostgreSQL) and `_plain_value` finishes them.
+_PLAIN_FIELDS = tuple(TrialPublic.model_fields)
+_PLAIN_UUIDS = ("id", "experiment", "schedule_id")
+_PLAIN_JSON = (
+    "parameters",
+    "metadata",
+    "ticket",
+    "trial_record",
+    "guards",
+    "residual_faults",
+)
+_PLAIN_TIMES = ("created_at", "executed_at", "completed_at")
+_PLAIN_COLUMNS = tuple(
+    sa.type_coerce(column, sa.Text).label(column.name)
+    if isinstance(column.type, sa.JSON | UTCDateTime)
+    else column
+    for column in _TRIAL_COLUMNS
+)
+
+
+def _json_value(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    # Most trials' parameters, metadata and ticket are empty.
+    return {} if value == "{}" else orjson.loads(value)
+
+
+def _time_value(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite keeps naive UTC text
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    moment: datetime = value
+    return (
+        moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    )
+
+
+def _canonical_uuid(value: str | None) -> str | None:
+    """`value` as `UUID` validation would write it back (the stored form, fast)."""
+    if value is None or (len(value) == 36 and value == value.lower()):
+        return value
+    return str(uuid.UUID(value))
+
+
+PlainTrials = list[dict[str, Any]]
+"""Trials as `TrialRepository.list_plain` gives them."""
+
+
+def _plain_trial(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
+    """`_trial(row)` as a plain dict of the same fields, in the same order, with
+    values that serialise to the same JSON; no model is built."""
+    plain = {field: row[field] for field in _PLAIN_FIELDS}
+    for field in _PLAIN_UUIDS:
+        plain[field] = _canonical_uuid(plain[field])
+    for field in _PLAIN_JSON:
+        plain[field] = _json_value(plain[field])
+    for field in _PLAIN_TIMES:
+        plain[field] = _time_value(plain[field])
+    plain["dry_run"] = bool(plain["dry_run"])
+    secret = _json_value(row["secret_parameters"])
+    if secret:
+        plain["parameters"] = mask_parameters(plain["parameters"], secret)
+    return plain
+
+
 class TrialRepository(Repository):
     """Trials: created here, run by workers, never deleted or edited afterwards."""
 
@@ -448,6 +517,30 @@ class TrialRepository(Repository):
                 ).scalar_one()
         return [_trial(row) for row in rows], total
 
+    def list_plain(
+        self, where: TrialFilter = TrialFilter(), page: Page = Page()
+    ) -> tuple[PlainTrials, int]:
+        """`list`, each trial a plain dict with `TrialPublic`'s fields in its
+        order (parameters templated into a secret's place masked): a list of
+        10,000 is then written as JSON in one call instead of a model per row."""
+        conditions = _trial_conditions(where, self._engine.dialect.name)
+        query = (
+            sa.select(*_PLAIN_COLUMNS)
+            .where(*conditions)
+            .order_by(trials.c.created_at, trials.c.id)
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+        with self._read() as conn:
+            rows = [_plain_trial(row) for row in conn.execute(query).mappings()]
+            if page.limit is None and page.offset == 0:
+                total = len(rows)
+            else:
+                total = conn.execute(
+                    sa.select(sa.func.count()).select_from(trials).where(*conditions)
+                ).scalar_one()
+        return rows, total
+
     def request_stop(
         self,
         trial_id: uuid.UUID,
@@ -558,11 +651,13 @@ def _trial_conditions(where: TrialFilter, dialect: str) -> list[sa.ColumnElement
         conditions.append(trials.c.created_at < where.created_before)
     if not where.include_deleted_experiments:
         # As in Kallisti, lists leave out the trials of deleted experiments;
-        # each stays readable by id.
+        # each stays readable by id. Every trial's experiment exists (foreign
+        # key), so "not of a deleted one" is "of a live one": the few deleted
+        # ids are looked up once instead of an experiment per trial, and paging
+        # walks the (created_at, id, experiment_id) index alone.
         conditions.append(
-            sa.exists().where(
-                (experiments.c.id == trials.c.experiment_id)
-                & experiments.c.deleted_at.is_(None)
+            trials.c.experiment_id.not_in(
+                sa.select(experiments.c.id).where(experiments.c.deleted_at.is_not(None))
             )
         )
     return conditions
