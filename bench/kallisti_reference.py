@@ -27,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +57,8 @@ def _constraints_digest() -> str:
 
 
 def install_reference_kallisti(cache_dir: Path | None = None) -> Path:
-    """Install kallisti-core 1.3.7 and gunicorn into a cached venv; return its python.
+    """Install kallisti-core 1.3.7, gunicorn and psycopg into a cached venv; return
+    its python.
 
     Parameters:
         cache_dir: folder holding the venv (default: `.bench/` at the repository
@@ -91,6 +92,8 @@ def install_reference_kallisti(cache_dir: Path | None = None) -> Path:
                 "--disable-pip-version-check",
                 f"kallisti-core=={REFERENCE_VERSION}",
                 "gunicorn",
+                # Django's PostgreSQL driver, for a Kallisti database on PostgreSQL.
+                "psycopg[binary]",
                 "-c",
                 str(CONSTRAINTS),
             ],
@@ -143,9 +146,7 @@ TEMPLATES = [
         "OPTIONS": {{"context_processors": []}},
     }}
 ]
-DATABASES = {{
-    "default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {database!r}}}
-}}
+DATABASES = {{"default": {django_database!r}}}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -220,7 +221,11 @@ application = get_wsgi_application()
 
 
 def write_reference_settings(
-    directory: Path, database: Path, *, debug: bool = False
+    directory: Path,
+    database: Path,
+    *,
+    debug: bool = False,
+    django_database: Mapping[str, str] | None = None,
 ) -> ReferenceSite:
     """Write the settings, URL and WSGI modules of a reference instance.
 
@@ -229,6 +234,9 @@ def write_reference_settings(
         database: the SQLite file for Django's models and the huey queue.
         debug: Django's DEBUG (Kallisti's wrapper defaults it to on; the bench
             runs it off, which only makes the reference faster).
+        django_database: Django's `DATABASES["default"]` for the models when
+            they live elsewhere (PostgreSQL, MySQL); the huey queue stays in
+            `database`.
 
     Returns:
         The site, to pass to `reference_environment`, `migrate_reference` and
@@ -236,12 +244,15 @@ def write_reference_settings(
     """
     directory = directory.resolve()
     database = database.resolve()
+    models = dict(django_database or {})
+    models = models or {"ENGINE": "django.db.backends.sqlite3", "NAME": str(database)}
     (directory / f"{_SETTINGS_MODULE}.py").write_text(
         _SETTINGS.format(
             version=REFERENCE_VERSION,
             debug=debug,
             urls=_URLS_MODULE,
             database=str(database),
+            django_database=models,
         )
     )
     (directory / f"{_URLS_MODULE}.py").write_text(_URLS)

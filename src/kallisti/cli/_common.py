@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import sys
 from collections.abc import Coroutine
@@ -17,6 +18,7 @@ from kallisti.log_safety import install_safe_logging
 from kallisti.settings import Settings
 
 __all__ = [
+    "cli_actor",
     "configure_logging",
     "console",
     "existing_database_url",
@@ -39,6 +41,14 @@ class _TrialFormatter(logging.Formatter):
         text = super().format(record)
         trial_id = getattr(record, "trial_id", None)
         return text if trial_id is None else f"{text} [trial {trial_id}]"
+
+
+def cli_actor() -> str:
+    """Who runs this command, as the audit trail names them (`cli:<user>`)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid
+        return "cli"
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 
 from kallisti.cli._common import (
+    cli_actor,
     configure_logging,
     console,
     existing_database_url,
@@ -15,13 +15,6 @@ from kallisti.cli._common import (
 )
 
 __all__ = ["halt", "resume"]
-
-
-def _by() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name for this uid
-        return "cli"
 
 
 def halt(
@@ -38,7 +31,7 @@ def halt(
     store = Store(existing_database_url(load_settings()))
     try:
         store.migrate()
-        switch = store.safety.halt(reason.strip(), by=_by())
+        switch = store.safety.halt(reason.strip(), by=cli_actor())
     finally:
         store.close()
     console.print(f"Chaos halted by {switch.by}: {switch.reason}")

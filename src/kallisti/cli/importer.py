@@ -6,11 +6,18 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import typer
+from rich.markup import escape
 
-from kallisti.cli._common import console, load_settings
+from kallisti.cli._common import cli_actor, console, load_settings
 from kallisti.domain.errors import InvalidInput
 from kallisti.store import Store
-from kallisti.store.kallisti_import import import_kallisti_database, source_url
+from kallisti.store.kallisti_import import (
+    KINDS,
+    import_kallisti_database,
+    masked_source,
+    missing_driver,
+    source_url,
+)
 
 __all__ = ["import_kallisti"]
 
@@ -20,7 +27,8 @@ def import_kallisti(
         str,
         typer.Argument(
             help="The Kallisti database: its SQLite file, or a URL such as "
-            "postgresql://user@host/kallisti or mysql://user@host/kallisti.",
+            "postgresql://user@host/kallisti or mysql://user@host/kallisti "
+            "(MySQL needs `pip install 'kallisti[mysql]'`).",
             show_default=False,
         ),
     ],
@@ -31,25 +39,34 @@ def import_kallisti(
 ) -> None:
     """Import experiments, schedules, notification settings and every trial
     (ids, times, statuses and records unchanged) from Kallisti 1.x. Running it
-    again adds only what is new. Exits 1 when the source is not a Kallisti
-    database."""
+    again adds only what is new; each run is written to the audit trail. Exits
+    1 when the source cannot be read or is not a Kallisti database."""
     settings = load_settings(database_url=database_url)
+    shown = escape(masked_source(source))
     try:
         engine = sa.create_engine(source_url(source))
-    except (ModuleNotFoundError, sa.exc.ArgumentError) as err:
-        console.print(f"[red]Cannot read {source}:[/red] {err}")
+    except ModuleNotFoundError as err:
+        console.print(
+            f"[red]Cannot read {shown}:[/red] {escape(missing_driver(err) or str(err))}"
+        )
+        raise typer.Exit(1) from None
+    except sa.exc.ArgumentError as err:
+        console.print(f"[red]Cannot read {shown}:[/red] {escape(str(err))}")
         raise typer.Exit(1) from None
     store = Store(settings.database_url)
     try:
         store.migrate()
-        summary = import_kallisti_database(engine, store)
+        summary = import_kallisti_database(
+            engine, store, by=cli_actor(), source_label=masked_source(source)
+        )
     except (InvalidInput, sa.exc.OperationalError, sa.exc.ArgumentError) as err:
-        console.print(f"[red]Cannot import from {source}:[/red] {err}")
+        # The driver's message names the host and user, never the password.
+        console.print(f"[red]Cannot import from {shown}:[/red] {escape(str(err))}")
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
         store.close()
-    for kind in ("experiments", "schedules", "trials", "notification"):
+    for kind in KINDS:
         found = summary.found.get(kind, 0)
         added = summary.added.get(kind, 0)
         console.print(f"{kind}: {found} found, {added} added")

@@ -11,6 +11,9 @@ left alone.
 Imported trials that had not ended (`Scheduled`, `In Progress`, `Stop
 Initiated`) keep their status but are held so that no worker runs or recovers
 them: they ran, or were meant to run, on the old service.
+
+Each run writes one audit entry (`kallisti.import`) in the same transaction:
+who ran it, the source with its password masked, and what was found and added.
 """
 
 from __future__ import annotations
@@ -29,10 +32,19 @@ from kallisti.domain.errors import InvalidInput
 from kallisti.domain.models import TERMINAL_STATUSES, ExperimentCreate
 from kallisti.domain.record import SECTIONS
 from kallisti.domain.schedules import next_fire_time
+from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.store import Store
 from kallisti.store.tables import experiments, notification_settings, schedules, trials
 
-__all__ = ["IMPORTED_WORKER", "ImportSummary", "import_kallisti_database", "source_url"]
+__all__ = [
+    "IMPORTED_WORKER",
+    "KINDS",
+    "ImportSummary",
+    "import_kallisti_database",
+    "masked_source",
+    "missing_driver",
+    "source_url",
+]
 
 IMPORTED_WORKER = "kallisti-import"
 """The `worker_id` holding imported trials that had not ended."""
@@ -40,6 +52,9 @@ IMPORTED_WORKER = "kallisti-import"
 # Never reached: a held trial is neither claimed nor recovered.
 _HELD_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
 _NOTIFICATION_ROW = 1
+
+KINDS = ("experiments", "schedules", "trials", "notification")
+"""What an import counts, in the order it reports them."""
 
 
 @dataclass
@@ -55,6 +70,15 @@ class ImportSummary:
         self.found[kind] = self.found.get(kind, 0) + 1
         if added:
             self.added[kind] = self.added.get(kind, 0) + 1
+
+    def to_detail(self) -> dict[str, str]:
+        """Added and skipped counts per kind, as an audit entry's detail."""
+        detail: dict[str, str] = {}
+        for kind in KINDS:
+            added = self.added.get(kind, 0)
+            detail[f"{kind}_added"] = str(added)
+            detail[f"{kind}_skipped"] = str(self.found.get(kind, 0) - added)
+        return detail
 
 
 def source_url(location: str) -> str:
@@ -74,8 +98,39 @@ def source_url(location: str) -> str:
     return f"{drivers.get(scheme, scheme)}://{rest}"
 
 
-def import_kallisti_database(source: sa.Engine, store: Store) -> ImportSummary:
-    """Copy every Kallisti object from `source` into `store`, in one transaction.
+# The MySQL drivers are optional; psycopg comes with Kallisti.
+_MYSQL_DRIVERS = {
+    "pymysql": "pip install 'kallisti[mysql]'",
+    "MySQLdb": "pip install mysqlclient",
+}
+
+
+def missing_driver(err: ModuleNotFoundError) -> str | None:
+    """What to install when a source's database driver is missing, or None."""
+    name = (err.name or "").split(".")[0]
+    install = _MYSQL_DRIVERS.get(name)
+    if install is None:
+        return None
+    return f"the MySQL driver {name} is not installed: {install}"
+
+
+def masked_source(location: str) -> str:
+    """The source as it may be shown and kept: password and query values masked."""
+    if "://" not in location:
+        return location
+    try:
+        url = sa.engine.make_url(location)
+    except sa.exc.ArgumentError:
+        return location.split("://", 1)[0] + "://***"
+    url = url.set(query={key: "***" for key in url.query})
+    return url.render_as_string(hide_password=True)
+
+
+def import_kallisti_database(
+    source: sa.Engine, store: Store, *, by: str, source_label: str
+) -> ImportSummary:
+    """Copy every Kallisti object from `source` into `store`, in one transaction,
+    with one audit entry naming `by` and `source_label` (no secret in it).
 
     Raises `InvalidInput` on `source` when it holds no Kallisti tables.
     """
@@ -108,6 +163,13 @@ def import_kallisti_database(source: sa.Engine, store: Store) -> ImportSummary:
             summary.count("trials", _insert_new(conn, trials, values))
         for row in notification_rows:
             summary.count("notification", _merge_emails(conn, row, now))
+        entry = AuditChange(
+            "kallisti.import",
+            "database",
+            None,
+            detail={"source": source_label, **summary.to_detail()},
+        )
+        audit_changes(conn, now, [entry], actor=by)
     return summary
 
 
