@@ -117,11 +117,13 @@ def test_the_record_keeps_its_keys_in_the_order_written(api: httpx.Client) -> No
     trial = _start(api, experiment)
     wait_for_trial(api, trial["id"])
 
-    record = api.get(f"{TRIALS}/{trial['id']}").json()["trial_record"]
+    read = api.get(f"{TRIALS}/{trial['id']}").json()["trial_record"]
+    listed = api.get(TRIALS, params={"experiment": experiment}).json()
 
-    assert list(record) == ["pre_steps", "steps", "post_steps", "result"]
-    entry = record["post_steps"][0]
-    assert list(entry) == ["step_name", "step_parameters", "logs", "step"]
+    for record in (read, listed[0]["trial_record"]):
+        assert list(record) == ["pre_steps", "steps", "post_steps", "result"]
+        entry = record["post_steps"][0]
+        assert list(entry) == ["step_name", "step_parameters", "logs", "step"]
 
 
 def test_an_unknown_trial_is_404(api: httpx.Client) -> None:
