@@ -4,7 +4,7 @@ before the method returns."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -319,24 +319,34 @@ def _trial(row: Mapping[str, Any] | sa.RowMapping) -> TrialPublic:
 
 # A list of thousands of trials is read without SQLAlchemy's per-value result
 # processing: JSON and times come as the driver gives them (text on SQLite,
-# objects on PostgreSQL) and `_plain_value` finishes them.
+# objects on PostgreSQL) and `_plain_trial` finishes them. The columns are in
+# `TrialPublic`'s field order, then the secret parameters' names.
 _PLAIN_FIELDS = tuple(TrialPublic.model_fields)
-_PLAIN_UUIDS = ("id", "experiment", "schedule_id")
-_PLAIN_JSON = (
-    "parameters",
-    "metadata",
-    "ticket",
-    "trial_record",
-    "guards",
-    "residual_faults",
-)
-_PLAIN_TIMES = ("created_at", "executed_at", "completed_at")
+
+
+def _plain_column(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    if isinstance(column.type, sa.JSON | UTCDateTime):
+        return sa.type_coerce(column, sa.Text).label(column.name)
+    return column
+
+
 _PLAIN_COLUMNS = tuple(
-    sa.type_coerce(column, sa.Text).label(column.name)
-    if isinstance(column.type, sa.JSON | UTCDateTime)
-    else column
-    for column in _TRIAL_COLUMNS
+    _plain_column(next(c for c in _TRIAL_COLUMNS if c.name == name))
+    for name in (*_PLAIN_FIELDS, "secret_parameters")
 )
+_SECRET_AT = len(_PLAIN_FIELDS)
+
+
+def _positions(*names: str) -> tuple[int, ...]:
+    return tuple(_PLAIN_FIELDS.index(name) for name in names)
+
+
+_UUIDS_AT = _positions("id", "experiment", "schedule_id")
+_JSON_AT = _positions(
+    "parameters", "metadata", "ticket", "trial_record", "guards", "residual_faults"
+)
+_TIMES_AT = _positions("created_at", "executed_at", "completed_at")
+_DRY_RUN_AT, _PARAMETERS_AT = _positions("dry_run", "parameters")
 
 
 def _json_value(value: Any) -> Any:
@@ -368,21 +378,21 @@ PlainTrials = list[dict[str, Any]]
 """Trials as `TrialRepository.list_plain` gives them."""
 
 
-def _plain_trial(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
-    """`_trial(row)` as a plain dict of the same fields, in the same order, with
-    values that serialise to the same JSON; no model is built."""
-    plain = {field: row[field] for field in _PLAIN_FIELDS}
-    for field in _PLAIN_UUIDS:
-        plain[field] = _canonical_uuid(plain[field])
-    for field in _PLAIN_JSON:
-        plain[field] = _json_value(plain[field])
-    for field in _PLAIN_TIMES:
-        plain[field] = _time_value(plain[field])
-    plain["dry_run"] = bool(plain["dry_run"])
-    secret = _json_value(row["secret_parameters"])
+def _plain_trial(row: Sequence[Any]) -> dict[str, Any]:
+    """`_trial` of a `_PLAIN_COLUMNS` row as a plain dict of the same fields, in
+    the same order, with values that serialise to the same JSON; no model."""
+    values = list(row)
+    for at in _UUIDS_AT:
+        values[at] = _canonical_uuid(values[at])
+    for at in _JSON_AT:
+        values[at] = _json_value(values[at])
+    for at in _TIMES_AT:
+        values[at] = _time_value(values[at])
+    values[_DRY_RUN_AT] = bool(values[_DRY_RUN_AT])
+    secret = _json_value(values[_SECRET_AT])
     if secret:
-        plain["parameters"] = mask_parameters(plain["parameters"], secret)
-    return plain
+        values[_PARAMETERS_AT] = mask_parameters(values[_PARAMETERS_AT], secret)
+    return dict(zip(_PLAIN_FIELDS, values, strict=False))  # secret left out
 
 
 class TrialRepository(Repository):
@@ -532,7 +542,7 @@ class TrialRepository(Repository):
             .limit(page.limit)
         )
         with self._read() as conn:
-            rows = [_plain_trial(row) for row in conn.execute(query).mappings()]
+            rows = [_plain_trial(row) for row in conn.execute(query)]
             if page.limit is None and page.offset == 0:
                 total = len(rows)
             else:

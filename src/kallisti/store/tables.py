@@ -115,7 +115,11 @@ trials = sa.Table(
     sa.Column("secret_parameters", JSON, nullable=True),
     sa.Index("ix_trials_status_created_at", "status", "created_at"),
     sa.Index("ix_trials_experiment_id_created_at", "experiment_id", "created_at"),
-    sa.Index("ix_trials_created_at", "created_at"),
+    # Lists page in this order; holding the experiment, the index alone
+    # answers which trials a page holds.
+    sa.Index(
+        "ix_trials_created_at_id_experiment_id", "created_at", "id", "experiment_id"
+    ),
     sa.Index("ix_trials_worker_id", "worker_id"),
 )
 
