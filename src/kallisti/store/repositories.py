@@ -166,7 +166,7 @@ class ExperimentRepository(Repository):
         data: ExperimentCreate,
         scope: LabelScope | None = None,
     ) -> ExperimentPublic:
-        changes: dict[str, Any] = {
+        values: dict[str, Any] = {
             "name": data.name,
             "description": data.description or "",
             "metadata": data.metadata,
@@ -174,6 +174,9 @@ class ExperimentRepository(Repository):
             **{section: _steps_json(data, section) for section in SECTIONS},
             **_safety_values(data),
         }
+        # As Kallisti's PUT: a field the body leaves out keeps its stored value
+        # (`name` and `steps` must be given).
+        changes = {k: v for k, v in values.items() if k in data.model_fields_set}
         return self._change(experiment_id, changes, "experiment.replace", scope)
 
     def update(

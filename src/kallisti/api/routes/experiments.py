@@ -65,7 +65,9 @@ def replace_experiment(
     caller: Editor,
     checker: Checker,
 ) -> ExperimentChecked:
-    """Replace every field. Trials already created keep the version they ran.
+    """Replace the fields given (`name` and `steps` are required); a field left
+    out keeps its value, as in Kallisti. Trials already created keep the version
+    they ran.
     A masked secret (`*****`) sent back keeps the stored value."""
     state.access.check_labels(caller, body.metadata)
     scope = state.scope_of(caller)
