@@ -6,6 +6,7 @@ its database, so it must not reach the shared service's."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,6 +134,40 @@ def test_resume_lets_trials_start_again(halt_api: httpx.Client) -> None:
     trial = halt_api.post("/api/v1/trial", json={"experiment": experiment["id"]})
     assert trial.status_code == 201
     assert wait_for_trial(halt_api, trial.json()["id"])["status"] == "Succeeded"
+
+
+def _halt_events(stream: Iterator[str]) -> Iterator[dict[str, Any]]:
+    for line in stream:
+        if line.startswith("data:"):
+            yield json.loads(line.removeprefix("data:"))
+
+
+def test_a_halt_made_by_another_process_is_pushed_to_open_streams(
+    halt_api: httpx.Client, backend: str, _own_databases: dict[str, str]
+) -> None:
+    # Another process's store on the same database (as `kallisti halt` is):
+    # the stream must learn of the halt from the database, not from this one.
+    elsewhere = Store(_own_databases[backend])
+    try:
+        with halt_api.stream("GET", "/api/v1/halt/events") as answer:
+            assert answer.status_code == 200
+            assert answer.headers["content-type"].startswith("text/event-stream")
+            events = _halt_events(answer.iter_lines())
+            assert next(events)["halted"] is False
+            elsewhere.safety.halt("database failover", by="cli-user")
+            pushed = next(events)
+            elsewhere.safety.resume()
+            lifted = next(events)
+    finally:
+        elsewhere.safety.resume()
+        elsewhere.close()
+
+    assert (pushed["halted"], pushed["reason"], pushed["by"]) == (
+        True,
+        "database failover",
+        "cli-user",
+    )
+    assert lifted["halted"] is False
 
 
 @pytest.fixture

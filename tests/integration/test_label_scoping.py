@@ -407,3 +407,25 @@ def test_the_session_names_the_callers_scopes(
     assert pay.get("/api/v1/session").json()["scopes"] == ["ops", "pay"]
     assert admin.get("/api/v1/session").json()["scopes"] is None
     assert nobody.get("/api/v1/session").json()["scopes"] == []
+
+
+def test_targets_and_the_schedule_list_keep_to_the_callers_scope(
+    teams: dict[str, Any],
+) -> None:
+    pay, shop = teams["pay"], teams["shop"]
+    shop_id, pay_id = teams["shop_experiment"]["id"], teams["pay_experiment"]["id"]
+    shop_schedule = shop.post(
+        f"/api/v1/experiment/{shop_id}/schedule", json=SCHEDULE
+    ).json()
+    pay_schedule = pay.post(f"/api/v1/experiment/{pay_id}/schedule", json=SCHEDULE)
+
+    preview = pay.post("/api/v1/experiment/targets", json={"experiment": shop_id})
+    trial = pay.get(f"/api/v1/trial/{teams['shop_trial']['id']}/targets")
+    listed = {s["id"] for s in pay.get("/api/v1/schedule").json()}
+
+    assert (preview.status_code, preview.json()) == (404, NOT_FOUND)
+    assert (trial.status_code, trial.json()) == (404, NOT_FOUND)
+    assert pay_schedule.json()["id"] in listed
+    assert shop_schedule["id"] not in listed
+    own = pay.post("/api/v1/experiment/targets", json={"experiment": pay_id})
+    assert own.status_code == 200, own.text

@@ -239,3 +239,51 @@ def test_schedule_ids_that_are_not_uuids_name_nothing(api: httpx.Client) -> None
     experiment = _experiment(api)
     response = api.get(f"/api/v1/experiment/{experiment['id']}/schedule/not-a-uuid")
     assert response.status_code == 404
+
+
+def test_every_schedule_is_listed_in_one_request_with_filters_and_paging(
+    api: httpx.Client,
+) -> None:
+    first, second = _experiment(api), _experiment(api)
+    mine = [
+        _schedule(api, first["id"]).json(),
+        _schedule(api, second["id"], recurrence_count=0).json(),
+        _schedule(api, second["id"]).json(),
+    ]
+    gone = _experiment(api)
+    _schedule(api, gone["id"])
+    api.delete(f"/api/v1/experiment/{gone['id']}").raise_for_status()
+
+    every = api.get("/api/v1/schedule")
+    of_second = api.get("/api/v1/schedule", params={"experiment": second["id"]})
+    spent = api.get(
+        "/api/v1/schedule", params={"experiment": second["id"], "active": "false"}
+    )
+    page = api.get("/api/v1/schedule", params={"limit": 1, "offset": 1})
+
+    ids = [s["id"] for s in every.json()]
+    assert [ids.index(s["id"]) for s in mine] == sorted(
+        ids.index(s["id"]) for s in mine
+    )
+    assert every.headers["X-Total-Count"] == str(len(ids))
+    assert all(s["experiment_id"] != gone["id"] for s in every.json())
+    assert [s["id"] for s in of_second.json()] == [mine[1]["id"], mine[2]["id"]]
+    assert [s["id"] for s in spent.json()] == [mine[1]["id"]]
+    assert [s["id"] for s in page.json()] == [ids[1]]
+    assert 'rel="next"' in page.headers["Link"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"active": "perhaps"}, "active"),
+        ({"experiment": "nope"}, "experiment"),
+        ({"limit": 0}, "limit"),
+    ],
+)
+def test_a_bad_schedule_list_query_is_a_400_naming_the_field(
+    api: httpx.Client, query: dict[str, Any], field: str
+) -> None:
+    answer = api.get("/api/v1/schedule", params=query)
+    assert answer.status_code == 400, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == [field]

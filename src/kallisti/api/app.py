@@ -13,9 +13,11 @@ from kallisti.api.docs import install_docs
 from kallisti.api.errors import install_error_handlers
 from kallisti.api.middleware import BodyLimitMiddleware, TrailingSlashMiddleware
 from kallisti.api.routes import (
+    all_schedules,
     audit,
     events,
     experiments,
+    halt_events,
     ledger,
     metrics,
     modules,
@@ -26,6 +28,7 @@ from kallisti.api.routes import (
     schedules,
     service,
     session,
+    targets,
     tokens,
     trials,
     validation,
@@ -83,8 +86,10 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         validation,
+        targets,
         experiments,
         schedules,
+        all_schedules,
         schedule_preview,
         trials,
         ledger,
@@ -96,6 +101,7 @@ def create_app(
         session,
         tokens,
         safety,
+        halt_events,
         audit,
     ):
         api.include_router(module.router)

@@ -34,6 +34,7 @@ __all__ = [
     "ExperimentPublic",
     "ExperimentUpdate",
     "Guard",
+    "JsonObject",
     "Step",
     "TrialCreate",
     "TrialPublic",

@@ -14,6 +14,7 @@ Invariants, whichever the database:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +24,8 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
-from kallisti.domain.errors import Refused
-from kallisti.domain.models import TrialStatus
+from kallisti.domain.errors import NotFound, Refused
+from kallisti.domain.models import ExperimentPublic, TrialStatus, stored_experiment
 from kallisti.domain.record import TrialRecord
 from kallisti.domain.safety import (
     BlackoutWindow,
@@ -214,6 +215,22 @@ class SafetyRepository(Repository):
             change = AuditChange("blackout.replace", "blackout", None, after=after)
             audit_changes(conn, self._clock(), [change])
         return windows
+
+    def trial_plan(
+        self, trial_id: uuid.UUID
+    ) -> tuple[ExperimentPublic, dict[str, Any]]:
+        """The experiment a trial runs (its snapshot) and the trial's own
+        parameters, for naming its targets; raises `NotFound`. Check the
+        caller's scope first (`trials.get`)."""
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(trials.c.experiment_snapshot, trials.c.parameters).where(
+                    trials.c.id == str(trial_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound("Trial", trial_id)
+        return stored_experiment(row.experiment_snapshot), dict(row.parameters or {})
 
 
 def _status_changes(

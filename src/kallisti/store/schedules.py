@@ -35,6 +35,7 @@ from kallisti.domain.schedules import (
 from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
 from kallisti.store.repositories import Page
+from kallisti.store.scoping import LabelScope, experiment_in_scope
 from kallisti.store.tables import experiments, schedules, trials
 
 __all__ = ["DueTick", "ScheduleRepository"]
@@ -121,8 +122,28 @@ class ScheduleRepository(Repository):
     ) -> tuple[list[SchedulePublic], int]:
         """Return one page of an experiment's live schedules, oldest first, and
         their total (none for an unknown or deleted experiment, as Kallisti)."""
+        return self.list_all(page, experiment_id=experiment_id)
+
+    def list_all(
+        self,
+        page: Page | None = None,
+        *,
+        experiment_id: uuid.UUID | None = None,
+        active: bool | None = None,
+        scope: LabelScope | None = None,
+    ) -> tuple[builtins.list[SchedulePublic], int]:
+        """Return one page of the live schedules of every live experiment in
+        `scope` (None: all), oldest first, and their total. `active` keeps only
+        schedules that will fire again (True) or never will (False)."""
         page = page or Page()
-        where = _LIVE & (schedules.c.experiment_id == str(experiment_id))
+        where = _LIVE
+        if experiment_id is not None:
+            where = where & (schedules.c.experiment_id == str(experiment_id))
+        if active is not None:
+            fires = schedules.c.next_fire_at.is_not(None)
+            where = where & (fires if active else ~fires)
+        if scope is not None:
+            where = where & experiment_in_scope(self._engine.dialect.name, scope)
         query = (
             sa.select(*_COLUMNS)
             .select_from(_WITH_EXPERIMENT)
