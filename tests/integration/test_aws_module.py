@@ -54,7 +54,17 @@ def _state(instance_id: str, region: str = REGION) -> str:
     return str(reservations["Reservations"][0]["Instances"][0]["State"]["Name"])
 
 
-def test_ec2_stop_instance_by_id_stops_it(api: httpx.Client, aws: str) -> None:
+def _left_stopped(trial: dict[str, Any], *instances: str) -> None:
+    """No post step starts the instances: the trial fails, naming them."""
+    assert trial["status"] == "Failed", trial["trial_record"]
+    (residual,) = trial["residual_faults"]
+    assert residual["what"].startswith(f"EC2 instance(s) {', '.join(instances)} ")
+    assert [_state(i) for i in instances] == ["stopped"] * len(instances)
+
+
+def test_ec2_stop_instance_left_stopped_fails_the_trial_and_revert_starts_it(
+    api: httpx.Client, aws: str
+) -> None:
     (instance,) = _instances()
 
     trial = run_steps(
@@ -62,8 +72,30 @@ def test_ec2_stop_instance_by_id_stops_it(api: httpx.Client, aws: str) -> None:
         step("aws.ec2.stop_instance", {"instance_id": instance, "region": REGION}),
     )
 
+    _left_stopped(trial, instance)
+    (residual,) = trial["residual_faults"]
+    assert residual["where"] == f"aws/{REGION}/{instance}"
+    assert residual["undo"] == f"start EC2 instance(s) {instance} in {REGION}"
+    reverted = api.post(f"/api/v1/trial/{trial['id']}/revert")
+    assert reverted.status_code == 200, reverted.text
+    assert [r["outcome"] for r in reverted.json()["reverted"]] == ["reverted"]
+    assert _state(instance) in ("pending", "running")
+
+
+def test_ec2_stop_undone_by_a_post_step_leaves_the_trial_succeeded(
+    api: httpx.Client, aws: str
+) -> None:
+    (instance,) = _instances()
+    where = {"instance_ids": [instance], "region": REGION}
+
+    trial = run_steps(
+        api,
+        step("aws.ec2.stop_instances", where),
+        post_steps=(step("aws.ec2.start_instances", where),),
+    )
+
     assert trial["status"] == "Succeeded", trial["trial_record"]
-    assert _state(instance) == "stopped"
+    assert trial["residual_faults"] is None
 
 
 def test_ec2_stop_instance_by_az_and_filter_with_kallisti_short_name(
@@ -86,8 +118,7 @@ def test_ec2_stop_instance_by_az_and_filter_with_kallisti_short_name(
         ),
     )
 
-    assert trial["status"] == "Succeeded", trial["trial_record"]
-    assert _state(instance) == "stopped"
+    _left_stopped(trial, instance)
 
 
 def test_ec2_terminate_instances_terminates_them(api: httpx.Client, aws: str) -> None:
@@ -329,8 +360,7 @@ def test_a_role_is_assumed_with_the_trial_in_its_session_name_and_keys_masked(
         ),
     )
 
-    assert trial["status"] == "Succeeded", trial["trial_record"]
-    assert _state(instance) == "stopped"
+    _left_stopped(trial, instance)
     sessions = [
         role.session_name
         for role in sts_backends[DEFAULT_ACCOUNT_ID]["global"].assumed_roles
@@ -442,9 +472,9 @@ def test_two_trials_in_different_regions_at_once_each_use_their_own(
     for thread in threads:
         thread.join()
 
-    assert {r: t["status"] for r, t in results.items()} == {
-        REGION: "Succeeded",
-        "us-east-1": "Succeeded",
-    }
-    assert _state(west) == "stopped"
+    _left_stopped(results[REGION], west)
+    assert results["us-east-1"]["status"] == "Failed"
+    assert results["us-east-1"]["residual_faults"][0]["where"] == (
+        f"aws/us-east-1/{east}"
+    )
     assert _state(east, "us-east-1") == "stopped"

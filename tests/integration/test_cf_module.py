@@ -84,7 +84,11 @@ def test_stop_app_stops_it_and_start_app_starts_it(
 ) -> None:
     stopped = run_steps(api, _app_step("cf.stop_app", cf))
 
-    assert stopped["status"] == "Succeeded", stopped["trial_record"]
+    # Nothing starts it again: the trial fails on the fault left in place.
+    assert stopped["status"] == "Failed", stopped["trial_record"]
+    (residual,) = stopped["residual_faults"]
+    web = cf.api.app("web")
+    assert residual["what"] == f"Cloud Foundry app 'web' ({web.guid}) stopped"
     assert cf.api.app("web").state == "STOPPED"
     assert cf.api.app("worker").state == "STARTED"
 
@@ -92,6 +96,26 @@ def test_stop_app_stops_it_and_start_app_starts_it(
 
     assert started["status"] == "Succeeded", started["trial_record"]
     assert cf.api.app("web").state == "STARTED"
+
+
+def test_stop_app_left_stopped_is_started_by_revert_and_one_undone_is_fine(
+    api: httpx.Client, cf: Foundation
+) -> None:
+    left = run_steps(api, _app_step("cf.stop_app", cf))
+    assert left["status"] == "Failed"
+
+    reverted = api.post(f"/api/v1/trial/{left['id']}/revert")
+
+    assert reverted.status_code == 200, reverted.text
+    assert [r["outcome"] for r in reverted.json()["reverted"]] == ["reverted"]
+    assert cf.api.app("web").state == "STARTED"
+    undone = run_steps(
+        api,
+        _app_step("cf.stop_app", cf),
+        post_steps=(_app_step("cf.start_app", cf),),
+    )
+    assert undone["status"] == "Succeeded", undone["trial_record"]
+    assert undone["residual_faults"] is None
 
 
 def test_terminate_app_instance_terminates_that_index(
@@ -125,7 +149,8 @@ def test_stop_all_apps_and_start_all_apps_cover_the_org(
 ) -> None:
     stopped = run_steps(api, step("cf.stop_all_apps", cf.where(org_name=ORG)))
 
-    assert stopped["status"] == "Succeeded", stopped["trial_record"]
+    assert stopped["status"] == "Failed", stopped["trial_record"]
+    assert len(stopped["residual_faults"]) == 2
     assert {a.state for a in cf.api.apps.values()} == {"STOPPED"}
 
     started = run_steps(api, step("cf.start_all_apps", cf.where(org_name=ORG)))
@@ -290,7 +315,8 @@ def test_tls_is_verified_and_a_private_ca_is_trusted_through_the_worker_bundle(
 
     trusted = run_steps(api, _app_step("cf.stop_app", cf_tls))
 
-    assert trusted["status"] == "Succeeded", trusted["trial_record"]
+    assert trusted["status"] == "Failed", trusted["trial_record"]
+    assert len(trusted["residual_faults"]) == 1
     assert cf_tls.api.app("web").state == "STOPPED"
 
 

@@ -40,18 +40,25 @@ class StepSession(requests.Session):
         *,
         timeout: float,
         held_back: Callable[[str, str, Any], None] | None = None,
+        before_change: Callable[[str, str, Any], None] | None = None,
     ) -> None:
         super().__init__()
         self.trust_env = True
         self._timeout = timeout
         self._held_back = held_back
+        # Called before a changing request is sent (the fault ledger); what it
+        # raises keeps the request from being sent.
+        self._before_change = before_change
 
     def request(  # type: ignore[override]
         self, method: str, url: str, **kwargs: Any
     ) -> requests.Response:
-        if self._held_back is not None and method.upper() not in _READ_METHODS:
-            self._held_back(method.upper(), url, kwargs.get("json"))
-            return _empty_answer(url)
+        if method.upper() not in _READ_METHODS:
+            if self._held_back is not None:
+                self._held_back(method.upper(), url, kwargs.get("json"))
+                return _empty_answer(url)
+            if self._before_change is not None:
+                self._before_change(method.upper(), url, kwargs.get("json"))
         return self.fetch(method, url, **kwargs)
 
     def fetch(self, method: str, url: str, **kwargs: Any) -> requests.Response:

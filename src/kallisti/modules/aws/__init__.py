@@ -23,6 +23,7 @@ from typing import Any
 
 from kallisti.modules.aws.drivers import driver_action, driver_activities
 from kallisti.modules.aws.target_paths import targets
+from kallisti.modules.aws.undo import fault_in_place, revert_fault
 
 
 def _services() -> tuple[dict[str, ModuleType], dict[str, Callable[..., Any]]]:
@@ -62,3 +63,6 @@ def __find_action__(function_path: str) -> Callable[..., Any] | None:
 
 # Not an action: the registry's hook for the targets a changing action leases.
 targets = targets
+# Not actions: the fault ledger's hooks (see `kallisti.modules.aws.undo`).
+fault_in_place = fault_in_place
+revert_fault = revert_fault

@@ -31,7 +31,7 @@ from chaoslib.exceptions import ActivityFailed, InterruptExecution
 
 from kallisti.credentials import Credential
 from kallisti.domain.errors import CredentialError, InvalidArguments, StepFailed
-from kallisti.modules.context import StepContext
+from kallisti.modules.context import Fault, StepContext, target_path
 
 __all__ = [
     "AwsAccess",
@@ -40,6 +40,7 @@ __all__ = [
     "aws_failure",
     "jsonable",
     "open_step",
+    "stopped_instances_fault",
 ]
 
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 30.0
@@ -156,7 +157,20 @@ class AwsStep:
             events = client.meta.events
             events.register("before-parameter-build", self._note_change)
             events.register("before-call", self._hold_back)
+        elif service == "ec2":
+            client.meta.events.register(
+                "before-parameter-build.ec2.StopInstances", self._record_stop
+            )
         return client
+
+    def _record_stop(self, params: Mapping[str, Any], **_: Any) -> None:
+        # Into the fault ledger before the call is sent: a failed write raises
+        # here, and nothing is stopped (checked and undone by `aws.undo`).
+        instance_ids = [str(i) for i in params.get("InstanceIds") or []]
+        if instance_ids:
+            self.step_context.record_fault(
+                stopped_instances_fault(self.region, instance_ids)
+            )
 
     def _note_change(
         self, params: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any
@@ -179,6 +193,17 @@ class AwsStep:
         )
         answer = botocore.awsrequest.AWSResponse("", 200, {}, None)
         return answer, {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def stopped_instances_fault(region: str, instance_ids: list[str]) -> Fault:
+    """The ledger entry of stopping `instance_ids`: undone by starting them."""
+    listed = ", ".join(instance_ids)
+    return Fault(
+        target=",".join(target_path("aws", region, i) for i in instance_ids),
+        change=f"EC2 instance(s) {listed} stopped in {region}",
+        how=f"start EC2 instance(s) {listed} in {region}",
+        undo={"kind": "ec2_stopped", "instance_ids": list(instance_ids)},
+    )
 
 
 def _region_check(session: boto3.session.Session, region: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from kallisti.modules.cf import kallisti_actions
 from kallisti.modules.cf.access import cf_action, default_credentials
 from kallisti.modules.cf.target_paths import targets
+from kallisti.modules.cf.undo import fault_in_place, revert_fault
 
 # chaoscf calls urllib3.disable_warnings() on import: keep the process's
 # warning filters as they were (an unverified HTTPS call must stay visible).
@@ -61,3 +62,7 @@ default_credentials = default_credentials
 
 # Not an action: the registry's hook for the targets a changing action leases.
 targets = targets
+
+# Not actions: the fault ledger's hooks (see `kallisti.modules.cf.undo`).
+fault_in_place = fault_in_place
+revert_fault = revert_fault

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import chaoscf.api
 import requests
@@ -28,7 +30,7 @@ from kallisti.domain.errors import (
     StepError,
     StepFailed,
 )
-from kallisti.modules.context import StepContext, read_only
+from kallisti.modules.context import Fault, StepContext, read_only, target_path
 from kallisti.modules.step_http import HttpService, StepRequests, StepSession, install
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "CF_USERNAME_KEY",
     "cf_action",
     "default_credentials",
+    "stopped_app_fault",
 ]
 
 CF_USERNAME_KEY = "CF_USERNAME"
@@ -181,6 +184,31 @@ def _check(cf_api_url: Any, client_id: Any, client_secret: Any, timeout: Any) ->
         )
 
 
+_APP_PATH = re.compile(r"/v2/apps/([^/?]+)$")
+
+
+def _stopped_app(method: str, url: str, body: Any) -> str | None:
+    """The guid of the app a request stops (the driver's ``PUT /v2/apps/<guid>``
+    with state STOPPED), else None."""
+    if method != "PUT" or not isinstance(body, dict):
+        return None
+    if body.get("state") != "STOPPED":
+        return None
+    found = _APP_PATH.search(urlsplit(url).path)
+    return found.group(1) if found else None
+
+
+def stopped_app_fault(cf_api_url: str, app_guid: str, app_name: Any) -> Fault:
+    """The ledger entry of stopping an app: undone by starting it."""
+    named = f"{app_name!r} ({app_guid})" if isinstance(app_name, str) else app_guid
+    return Fault(
+        target=target_path("cf", cf_api_url, f"app:{app_guid}"),
+        change=f"Cloud Foundry app {named} stopped",
+        how=f"start Cloud Foundry app {named}",
+        undo={"kind": "cf_app_stopped", "app_guid": app_guid},
+    )
+
+
 def cf_action(
     driver: Callable[..., Any], *, changes: bool, source: str
 ) -> Callable[..., Any]:
@@ -232,8 +260,17 @@ def cf_action(
                 f"Dry run: would {method} {url}{shown}; nothing was changed."
             )
 
+        def before_change(method: str, url: str, body: Any) -> None:
+            app = _stopped_app(method, url, body)
+            if app is not None:
+                step_context.record_fault(
+                    stopped_app_fault(api.url, app, arguments.get("app_name"))
+                )
+
         session = StepSession(
-            timeout=float(timeout), held_back=hold_back if dry_run else None
+            timeout=float(timeout),
+            held_back=hold_back if dry_run else None,
+            before_change=before_change,
         )
         session.verify = True
         install(chaoscf.api, _REQUESTS)
