@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Connection
+
 from kallisti.domain.faults import FaultEntry, FaultState
 from kallisti.domain.models import TrialStatus
 from kallisti.domain.record import TrialRecord
@@ -21,6 +23,7 @@ from kallisti.domain.safety import StopCause
 from kallisti.engine.plan import StopSignal
 from kallisti.store import Store
 from kallisti.store import claim as queries
+from kallisti.worker.batch import WriteBatch
 
 __all__ = ["StoreRecorder"]
 
@@ -42,6 +45,7 @@ class StoreRecorder:
         recovering: bool = False,
         run: Callable[..., Awaitable[Any]] | None = None,
         holds_lease: Callable[[], bool] = lambda: True,
+        writes: WriteBatch | None = None,
     ) -> None:
         self.holds_lease = holds_lease
         """Whether the lease surely still holds (the engine asks before each
@@ -51,6 +55,8 @@ class StoreRecorder:
         # How store calls run: `run(work, function, *args)` (the worker notes
         # failures for its heartbeat); by default on the store's threads.
         self._run = run or (lambda _work, function, *args: store.run(function, *args))
+        # Record writes and the close share transactions with other trials'.
+        self._writes = writes or WriteBatch(store, self._run)
         self._trial_id = trial_id
         self._worker_id = worker_id
         self._stop = stop
@@ -72,7 +78,7 @@ class StoreRecorder:
             data = self._pending.to_json()
             self._pending = None
             try:
-                held = await self._run("record", self._save, data)
+                held = await self._writes.write("record", self._saver(data))
             except Exception:
                 # The close rewrites the whole record: a missed live write
                 # delays what a reader sees, it loses nothing.
@@ -122,9 +128,10 @@ class StoreRecorder:
             ),
         )
 
-    def _save(self, data: dict[str, Any]) -> bool:
-        with self._store.write() as conn:
-            return queries.save_record(conn, self._trial_id, self._worker_id, data)
+    def _saver(self, data: dict[str, Any]) -> Callable[[Connection], bool]:
+        return lambda conn: queries.save_record(
+            conn, self._trial_id, self._worker_id, data
+        )
 
     async def close(
         self, status: TrialStatus, record: TrialRecord
@@ -139,7 +146,9 @@ class StoreRecorder:
         data = record.to_json()
         for attempt in range(_CLOSE_ATTEMPTS):
             try:
-                self.closed = await self._run("close", self._close, status, data)
+                self.closed = await self._writes.write(
+                    "close", self._closer(status, data)
+                )
                 if not self.closed and status is not TrialStatus.STOPPED:
                     reason = await self._run("close", self._accepted_stop)
                     if reason is not None:
@@ -173,14 +182,16 @@ class StoreRecorder:
             return self._stop.cause or StopCause.USER.value
         return None
 
-    def _close(self, status: TrialStatus, data: dict[str, Any]) -> bool:
-        with self._store.write() as conn:
-            return queries.close_trial(
-                conn,
-                self._trial_id,
-                self._worker_id,
-                status,
-                data,
-                self._store.clock(),
-                stop_cause=self._stop_cause(status),
-            )
+    def _closer(
+        self, status: TrialStatus, data: dict[str, Any]
+    ) -> Callable[[Connection], bool]:
+        stop_cause = self._stop_cause(status)
+        return lambda conn: queries.close_trial(
+            conn,
+            self._trial_id,
+            self._worker_id,
+            status,
+            data,
+            self._store.clock(),
+            stop_cause=stop_cause,
+        )

@@ -29,6 +29,7 @@ from kallisti.store import Store
 from kallisti.store import claim as queries
 from kallisti.store.wakeups import STOP_REQUESTED, TRIAL_CREATED, WakeupListener
 from kallisti.store.workers import WorkerBeat
+from kallisti.worker.batch import WriteBatch
 from kallisti.worker.recorder import StoreRecorder
 from kallisti.worker.scheduler import ScheduleFirer
 
@@ -126,6 +127,7 @@ class Worker:
         self._last_close_at: datetime | None = None
         self._failing: dict[str, str] = {}
         self._in_flight: dict[object, tuple[str, float]] = {}
+        self._writes = WriteBatch(store, self._store_call)
 
     @property
     def running_trial_ids(self) -> list[str]:
@@ -209,39 +211,40 @@ class Worker:
         return self.settings.poll_interval_seconds
 
     async def _fill_slots(self) -> None:
-        """Recover orphans first (their clean-up is overdue), then claim new trials."""
-        for claim, recovering in (
-            (queries.claim_orphans, True),
-            (queries.claim_scheduled, False),
-        ):
-            free = self.settings.worker_concurrency - len(self._running)
-            if free <= 0:
-                return
-            try:
-                asked = time.monotonic()
-                rows = await self._store_call("claim", self._claim, claim, free)
-            except Exception:
-                logger.exception(
-                    "claiming trials failed; will retry", extra={"action": "claim"}
-                )
-                return
-            self._last_claim_at = self.store.clock()
+        """Recover orphans first (their clean-up is overdue), then claim new
+        trials: both in one transaction."""
+        free = self.settings.worker_concurrency - len(self._running)
+        if free <= 0:
+            return
+        try:
+            asked = time.monotonic()
+            orphans, scheduled = await self._store_call("claim", self._claim, free)
+        except Exception:
+            logger.exception(
+                "claiming trials failed; will retry", extra={"action": "claim"}
+            )
+            return
+        self._last_claim_at = self.store.clock()
+        for rows, recovering in ((orphans, True), (scheduled, False)):
             for row in rows:
                 self._start(row, recovering=recovering)
                 self._running[row.id].held_until = asked + self.settings.lease_seconds
 
-    def _claim(self, claim: Callable[..., Any], limit: int) -> list[Any]:
+    def _claim(self, limit: int) -> tuple[list[Any], list[Any]]:
+        """Orphans, then Scheduled trials, up to `limit` in all."""
         now = self.store.clock()
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         with self.store.write() as conn:
-            if claim is queries.claim_scheduled and not self.admission.may_claim(
-                conn, now
-            ):
-                return []
-            rows = list(claim(conn, self.worker_id, now, lease_until, limit))
-            if claim is queries.claim_scheduled:
-                rows = self.admission.admit(conn, rows, now)
-            return rows
+            orphans = list(
+                queries.claim_orphans(conn, self.worker_id, now, lease_until, limit)
+            )
+            limit -= len(orphans)
+            if limit <= 0 or not self.admission.may_claim(conn, now):
+                return orphans, []
+            rows = queries.claim_scheduled(
+                conn, self.worker_id, now, lease_until, limit
+            )
+            return orphans, self.admission.admit(conn, list(rows), now)
 
     def _start(self, row: Any, *, recovering: bool) -> None:
         running = _Running(stop=StopSignal())
@@ -263,6 +266,7 @@ class Worker:
             recovering=recovering,
             run=self._store_call,
             holds_lease=lambda: time.monotonic() < running.held_until,
+            writes=self._writes,
         )
         running.recorder = recorder
         status: TrialStatus | None = None

@@ -1,0 +1,98 @@
+"""Committing the record writes and closes of many trials together.
+
+SQLite takes one writer at a time: a burst of trials queues hundreds of small
+transactions (each trial's record writes and its close) on that lock, and each
+waits for all before it. Here the writes that arrive while one transaction
+commits share the next one. Each caller still returns only once its own write
+is committed, or raises: what a recorder guarantees is unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from kallisti.store import Store
+
+__all__ = ["WriteBatch"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Write = Callable[[Connection], Any]
+_Queued = tuple[str, Write, "asyncio.Future[Any]"]
+
+
+class WriteBatch:
+    """Runs queued writes, each a function of the connection, in shared
+    transactions on one background task.
+
+    A write that raises fails its batch: the batch is then run again one write
+    per transaction, so only the failing one reports the error.
+    """
+
+    def __init__(
+        self, store: Store, run: Callable[..., Awaitable[Any]] | None = None
+    ) -> None:
+        self._store = store
+        # `run(work, function, *args)`, as the worker's store calls.
+        self._run = run or (lambda _work, function, *args: store.run(function, *args))
+        self._queue: list[_Queued] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def write(self, work: str, write: Callable[[Connection], T]) -> T:
+        """Commit `write(conn)` and return its result; `work` names it for the
+        worker's heartbeat (record, close)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, write, future))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            work = batch[0][0]
+            try:
+                results = await self._run(work, self._commit, [w for _, w, _ in batch])
+            except Exception as err:
+                if len(batch) == 1:
+                    _settle(batch[0][2], error=err)
+                else:
+                    await self._one_by_one(batch)
+                continue
+            for (_, _, future), result in zip(batch, results, strict=True):
+                _settle(future, result=result)
+
+    async def _one_by_one(self, batch: list[_Queued]) -> None:
+        for work, write, future in batch:
+            try:
+                (result,) = await self._run(work, self._commit, [write])
+            except Exception as err:
+                _settle(future, error=err)
+            else:
+                _settle(future, result=result)
+
+    def _commit(self, writes: list[Write]) -> list[Any]:
+        with self._store.write() as conn:
+            return [write(conn) for write in writes]
+
+
+def _settle(
+    future: asyncio.Future[Any],
+    *,
+    result: Any = None,
+    error: BaseException | None = None,
+) -> None:
+    # A caller cancelled meanwhile no longer waits; its write stands.
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

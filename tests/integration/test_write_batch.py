@@ -1,0 +1,78 @@
+"""Record writes and closes of many trials share transactions: each caller
+still gets its own result once committed, and one failing write fails no other."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Connection, event
+
+from kallisti.store import Store
+from kallisti.worker.batch import WriteBatch
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'batch.db'}")
+    with store.write() as conn:
+        conn.execute(sa.text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+    return store
+
+
+def _insert(body: str) -> Callable[[Connection], int]:
+    def write(conn: Connection) -> int:
+        result = conn.execute(
+            sa.text("INSERT INTO notes (body) VALUES (:body) RETURNING id"),
+            {"body": body},
+        )
+        return int(result.scalar_one())
+
+    return write
+
+
+def _fail(conn: Connection) -> None:
+    raise RuntimeError("this write is refused")
+
+
+def _bodies(store: Store) -> list[str]:
+    with store.read() as conn:
+        return [row[0] for row in conn.execute(sa.text("SELECT body FROM notes"))]
+
+
+async def test_writes_queued_together_commit_in_one_transaction(
+    sqlite_store: Store,
+) -> None:
+    transactions: list[Connection] = []
+    event.listen(sqlite_store.engine, "begin", transactions.append)
+    batch = WriteBatch(sqlite_store)
+
+    ids = await asyncio.gather(
+        *(batch.write("record", _insert(f"note {n}")) for n in range(50))
+    )
+
+    assert sorted(ids) == list(range(1, 51))
+    assert len(ids) == len(set(ids))
+    assert len(transactions) <= 2  # the first alone, the others queued behind it
+    assert sorted(_bodies(sqlite_store)) == sorted(f"note {n}" for n in range(50))
+
+
+async def test_a_failing_write_fails_alone_and_the_others_are_committed(
+    sqlite_store: Store,
+) -> None:
+    batch = WriteBatch(sqlite_store)
+
+    results = await asyncio.gather(
+        batch.write("record", _insert("first")),
+        batch.write("close", _fail),
+        batch.write("record", _insert("second")),
+        batch.write("close", _insert("third")),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[1], RuntimeError)
+    assert all(isinstance(r, int) for i, r in enumerate(results) if i != 1)
+    assert sorted(_bodies(sqlite_store)) == ["first", "second", "third"]
