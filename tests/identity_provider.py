@@ -1,9 +1,13 @@
 """A real identity provider on loopback: a JWKS endpoint the test controls and
-the private keys to sign RS256 and ES256 tokens with."""
+the private keys to sign RS256 and ES256 tokens with, and an OAuth2 sign-in
+(implicit flow, or authorization code with PKCE and a token endpoint)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -47,6 +51,9 @@ class IdentityProvider:
         self.available = True
         self.signed_in_as: tuple[str, list[str]] = ("alice", ["viewer"])
         self.fetches = 0
+        self.codes: dict[str, dict[str, str]] = {}
+        """Codes handed out and not yet traded, with what they were given for."""
+        self.token_requests: list[dict[str, str]] = []
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,10 +74,34 @@ class IdentityProvider:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_POST(self) -> None:
+                if not self.path.startswith("/token"):
+                    self._answer(404, {"error": "not_found"})
+                    return
+                length = int(self.headers.get("Content-Length", "0"))
+                form = {
+                    k: v[0]
+                    for k, v in parse_qs(self.rfile.read(length).decode()).items()
+                }
+                provider.token_requests.append(form)
+                status, body = provider.trade(form)
+                self._answer(status, body)
+
+            def _answer(self, status: int, answer: dict[str, Any]) -> None:
+                body = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def _authorize(self) -> None:
+                query = parse_qs(urlsplit(self.path).query)
+                if query.get("response_type") == ["code"]:
+                    self._authorize_code(query)
+                    return
                 # OAuth2 implicit flow: the user is taken to have signed in as
                 # `provider.signed_in_as`; the token goes back in the fragment.
-                query = parse_qs(urlsplit(self.path).query)
                 subject, roles = provider.signed_in_as
                 answer = urlencode(
                     {
@@ -81,6 +112,22 @@ class IdentityProvider:
                 )
                 self.send_response(302)
                 self.send_header("Location", f"{query['redirect_uri'][0]}#{answer}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _authorize_code(self, query: dict[str, list[str]]) -> None:
+                # Authorization code with PKCE: the code goes back in the query;
+                # the token only to whoever shows the verifier (`trade`).
+                code = secrets.token_urlsafe(16)
+                provider.codes[code] = {
+                    "client_id": query["client_id"][0],
+                    "redirect_uri": query["redirect_uri"][0],
+                    "challenge": query["code_challenge"][0],
+                    "method": query.get("code_challenge_method", ["plain"])[0],
+                }
+                answer = urlencode({"code": code, "state": query.get("state", [""])[0]})
+                self.send_response(302)
+                self.send_header("Location", f"{query['redirect_uri'][0]}?{answer}")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -95,6 +142,33 @@ class IdentityProvider:
     def authorize_url(self) -> str:
         """OAuth2 authorization endpoint (implicit flow)."""
         return f"http://127.0.0.1:{self._server.server_port}/authorize"
+
+    @property
+    def token_url(self) -> str:
+        """OAuth2 token endpoint (authorization-code flow)."""
+        return f"http://127.0.0.1:{self._server.server_port}/token"
+
+    def trade(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Answer a token request as RFC 6749 and RFC 7636 say: a code is good
+        once, for its client and redirect URI, with the matching verifier."""
+        given = self.codes.pop(form.get("code", ""), None)
+        if form.get("grant_type") != "authorization_code":
+            return 400, {"error": "unsupported_grant_type"}
+        if given is None:
+            return 400, {"error": "invalid_grant"}
+        verifier = form.get("code_verifier", "")
+        if given["method"] == "S256":
+            digest = hashlib.sha256(verifier.encode()).digest()
+            verifier = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        if (
+            verifier != given["challenge"]
+            or form.get("client_id") != given["client_id"]
+            or form.get("redirect_uri") != given["redirect_uri"]
+        ):
+            return 400, {"error": "invalid_grant"}
+        subject, roles = self.signed_in_as
+        token = self.token(subject, roles=roles)
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 300}
 
     @property
     def jwks_url(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from console_page import SCREENSHOTS, Console, ExperimentMaker
 from playwright.sync_api import Browser, Page, expect
 
@@ -128,6 +129,68 @@ def test_sign_in_through_the_configured_oauth2_provider(
         page.screenshot(path=str(SCREENSHOTS / "oauth2-signed-in.png"))
     finally:
         context.close()
+
+
+@pytest.fixture
+def code_flow_service(
+    database_urls: dict[str, str], identity_provider: IdentityProvider
+) -> Iterator[ServiceThread]:
+    """Access control on, with the authorization-code flow (PKCE) configured."""
+    settings = service_settings(
+        database_urls["sqlite"],
+        run_worker=False,
+        auth_flow="authorizationCode",
+        auth_url=identity_provider.authorize_url,
+        auth_jwt_token_url=identity_provider.token_url,
+        auth_client_id="kallisti-console",
+        auth_jwks_url=identity_provider.jwks_url,
+        auth_jwt_audience=AUDIENCE,
+        auth_jwt_issuer=ISSUER,
+        auth_roles_claim="roles",
+    )
+    with running_service(settings) as thread:
+        yield thread
+
+
+def test_sign_in_with_the_authorization_code_flow_and_pkce(
+    browser: Browser,
+    code_flow_service: ServiceThread,
+    identity_provider: IdentityProvider,
+) -> None:
+    identity_provider.signed_in_as = ("carla", ["operator"])
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    asked: list[tuple[str, str]] = []
+    page.on("request", lambda r: asked.append((r.method, r.url)))
+    try:
+        page.goto(f"{code_flow_service.url}/ui#/trials")
+        expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+        page.get_by_role("button", name="Sign in with your identity provider").click()
+
+        expect(page.locator("#session")).to_contain_text("carla (operator)")
+        expect(page.get_by_role("heading", level=1, name="Trials")).to_be_visible()
+        assert "code=" not in page.url and page.url.endswith("/ui#/trials")
+        page.screenshot(path=str(SCREENSHOTS / "oauth2-code-signed-in.png"))
+        assert not [
+            v
+            for v in Axe().run(page).response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+    finally:
+        context.close()
+
+    # The browser went to the provider's sign-in page only; the service traded
+    # the code (the console's CSP stays default-src 'self').
+    provider = identity_provider.authorize_url.removesuffix("/authorize")
+    to_provider = [(m, u.split("?")[0]) for m, u in asked if u.startswith(provider)]
+    assert to_provider == [("GET", identity_provider.authorize_url)]
+    assert ("POST", f"{code_flow_service.url}/api/v1/session/token") in asked
+    challenge = next(
+        u for _, u in asked if u.startswith(identity_provider.authorize_url)
+    )
+    assert "code_challenge_method=S256" in challenge
+    assert identity_provider.token_requests[-1]["code_verifier"]
+    assert identity_provider.codes == {}
 
 
 @sqlite_only

@@ -89,3 +89,30 @@ def test_halt_names_the_trials_it_stops_bans_new_ones_and_resumes(
         expect(page).to_have_url(re.compile(r"#/trials/"))
         page.get_by_role("button", name="Stop trial").click()
         expect(page.locator(".trial-bar .status")).to_have_text("Stopped")
+
+
+def test_a_halt_made_elsewhere_is_pushed_to_an_open_console(
+    halt_console: Console, halt_service: ServiceThread
+) -> None:
+    page = halt_console.open("#/experiments")
+    banner = page.locator(".halt-banner")
+    expect(page.get_by_role("button", name="Halt all chaos")).to_be_visible()
+    url = page.url
+    # Another operator halts (the CLI would write the same row).
+    with httpx.Client(base_url=halt_service.url, timeout=30) as api:
+        api.put("/api/v1/halt", json={"reason": "Halted from the CLI"})
+        try:
+            expect(banner).to_contain_text("Halted from the CLI", timeout=3000)
+            expect(page.get_by_role("button", name="Halt all chaos")).to_have_count(0)
+            halt_console.shot("pushed-halt")
+            assert halt_console.serious_accessibility_violations() == []
+        finally:
+            api.delete("/api/v1/halt").raise_for_status()
+    expect(banner).to_have_count(0, timeout=3000)
+    expect(page.get_by_role("button", name="Halt all chaos")).to_be_visible()
+
+    # Pushed, not polled: one stream, and no page change.
+    assert page.url == url
+    halt_reads = [u for u in halt_console.requests if u.endswith("/api/v1/halt")]
+    streams = [u for u in halt_console.requests if u.endswith("/api/v1/halt/events")]
+    assert (len(halt_reads), len(streams)) == (0, 1), halt_console.requests

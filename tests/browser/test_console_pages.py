@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -151,9 +152,15 @@ def test_schedule_is_read_in_plain_english_with_its_next_five_runs(
     page.get_by_role("link", name="Home").click()
     expect(page.locator("ol.next-scheduled")).to_contain_text(experiment["name"])
 
-    # Listed on the Schedules page; edited there (pattern and count).
+    # Listed on the Schedules page (one request for every schedule, not one
+    # per experiment); edited there (pattern and count).
+    before = len(console.requests)
     page.get_by_role("link", name="Schedules", exact=True).click()
     row = page.locator("table.list tbody tr", has_text=experiment["name"])
+    expect(row).to_be_visible()
+    asked = [urlsplit(u).path for u in console.requests[before:]]
+    assert asked.count("/api/v1/schedule") == 1, asked
+    assert not [p for p in asked if p.endswith("/schedule") and "/experiment/" in p]
     row.get_by_role("link", name=re.compile("every weekday at 09:30")).click()
     page.get_by_label("Cron pattern").fill("0 6 * * *")
     expect(reading).to_contain_text("every day at 06:00, Europe/London")

@@ -119,25 +119,43 @@ def test_dry_run_shows_what_it_would_touch_and_changes_nothing(
     probe_target: ProbeTarget,
 ) -> None:
     experiment = make_experiment(
-        parameters={"shop": probe_target.url},
+        parameters={"shop": probe_target.url, "app": "web", "api_token": "tok-1234"},
         steps=[
             {
                 "step": "Drain the shop",
                 "do": "cm.http_request",
-                "where": {"url": "{{ shop }}/drain", "method": "POST"},
-            }
+                "where": {
+                    "url": "{{ shop }}/drain",
+                    "method": "POST",
+                    "headers": {"Authorization": "Bearer {{ api_token }}"},
+                },
+            },
+            {
+                "step": "Kill web pods",
+                "do": "k8s.terminate_pods",
+                "where": {"label_selector": "app={{ app }}", "ns": "shop"},
+            },
         ],
     )
     page = console.open(f"#/experiments/{experiment['id']}")
     page.get_by_role("button", name="Dry run").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("(dry run)")
-    expect(page.locator(".trial-bar .status")).to_have_text("Succeeded")
     expect(page.get_by_text("yes: nothing was changed")).to_be_visible()
     touched = page.locator("section", has_text="What this dry run would touch")
-    expect(touched).to_contain_text(f"{probe_target.url}/drain")
+    # Per step, from GET /trial/{id}/targets: what target leases would name.
+    table = touched.get_by_role("table", name="1 target in all")
+    drain = table.get_by_role("row", name=re.compile("Step 1: Drain the shop"))
+    kill = table.get_by_role("row", name=re.compile("Step 2: Kill web pods"))
+    expect(drain).to_contain_text(f"{probe_target.url}/drain")
+    expect(drain).to_contain_text("None declared by its module")
+    expect(kill.get_by_role("listitem")).to_have_text(
+        ["k8s/in-cluster/shop/selector:app=web"]
+    )
     expect(touched).to_contain_text("Dry run: would run cm.http_request")
+    expect(touched).not_to_contain_text("tok-1234")
     console.shot("dry-run")
+    assert console.serious_accessibility_violations() == []
     trial = wait_for_trial(api, _trial_id(console))
     assert trial["dry_run"] is True
     assert probe_target.requests == []

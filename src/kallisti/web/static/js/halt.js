@@ -1,9 +1,13 @@
 // The halt switch (GET/PUT/DELETE /halt): one red control in the header of
 // every page for those allowed to use it, a confirmation naming how many
-// trials it stops, and a banner on every page while chaos is halted.
+// trials it stops, and a banner on every page while chaos is halted. A halt
+// or resume made elsewhere (another user, `kallisti halt`) is pushed by
+// GET /halt/events while the console is open; GET /halt fills in when the
+// stream breaks.
 
-import { ApiError, del, get, put, request } from "./api.js";
+import { ApiError, del, get, put, request, token } from "./api.js";
 import { ACTIVE, announce, fill, h, timeElement } from "./dom.js";
+import { readEvents, sleep, StreamRefused } from "./live.js";
 import { can } from "./session.js";
 
 let available = true;
@@ -79,20 +83,9 @@ async function resume() {
   await refreshHalt();
 }
 
-/** Redraw the halt control and banner from GET /halt (hidden when the API has none). */
-export async function refreshHalt() {
+function render(state) {
   const control = document.getElementById("halt-control");
   const banner = document.getElementById("banner");
-  if (!available) return;
-  let state;
-  try {
-    state = await get("/halt");
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) available = false;
-    fill(control);
-    fill(banner);
-    return;
-  }
   if (state.halted) {
     fill(banner, h("div", { class: "halt-banner", role: "alert" },
       h("span", {}, "Chaos is halted: no trial starts until it is resumed. ",
@@ -106,4 +99,70 @@ export async function refreshHalt() {
       ? h("button", { type: "button", class: "button halt-button", text: "Halt all chaos", onclick: halt })
       : null);
   }
+}
+
+let shown = null;
+
+function show(state) {
+  // The same switch again (a reconnect, a page change) is not drawn again,
+  // so focus stays where the user left it.
+  const text = JSON.stringify([state, can("admin")]);
+  if (text === shown) return;
+  shown = text;
+  render(state);
+}
+
+/** Redraw the halt control and banner from GET /halt (hidden when the API has none). */
+export async function refreshHalt() {
+  if (!available) return;
+  let state;
+  try {
+    state = await get("/halt");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) available = false;
+    shown = null;
+    fill(document.getElementById("halt-control"));
+    fill(document.getElementById("banner"));
+    return;
+  }
+  show(state);
+}
+
+let watching = null;
+
+/**
+ * Keep the banner current while the console is open: one stream of `halt`
+ * events per signed-in token (started again when the token changes).
+ */
+export function watchHalt() {
+  const key = token() || "";
+  if (watching && watching.key === key && !watching.controller.signal.aborted) return;
+  if (watching) watching.controller.abort();
+  const controller = new AbortController();
+  const { signal } = controller;
+  watching = { key, controller };
+  let retryMs = 1000;
+  (async () => {
+    while (!signal.aborted) {
+      try {
+        await readEvents("/halt/events", signal, {
+          onRetry: (ms) => { retryMs = ms; },
+          onEvent: (event) => {
+            if (event.event === "halt") show(JSON.parse(event.data));
+            return true;
+          },
+        });
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof StreamRefused && error.status >= 400 && error.status < 500) {
+          // Not signed in, not allowed, or no such route: the next page change tries again.
+          controller.abort();
+          return;
+        }
+      }
+      if (signal.aborted) return;
+      await refreshHalt();
+      await sleep(retryMs, signal);
+    }
+  })();
 }

@@ -19,7 +19,46 @@ function parseEvent(block) {
   return event;
 }
 
-const sleep = (ms, signal) => new Promise((resolve) => {
+/** An answer other than 200 from an event stream. */
+export class StreamRefused extends Error {
+  constructor(status) {
+    super(`the event stream answered ${status}`);
+    this.status = status;
+  }
+}
+
+/**
+ * Read the server-sent events of `path` (with the user's token) until the
+ * stream ends, `signal` aborts, or `onEvent` returns false.
+ */
+export async function readEvents(path, signal, { onOpen, onRetry, onEvent }) {
+  const response = await fetch(apiUrl(path), {
+    headers: { Accept: "text/event-stream", ...authHeaders() },
+    signal,
+    cache: "no-store",
+  });
+  if (!response.ok || !response.body) throw new StreamRefused(response.status);
+  if (onOpen) onOpen();
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = parseEvent(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+      if (event.retry && /^\d+$/.test(event.retry) && onRetry) onRetry(Number(event.retry));
+      if (onEvent(event) === false) {
+        reader.cancel().catch(() => {});
+        return;
+      }
+    }
+  }
+}
+
+export const sleep = (ms, signal) => new Promise((resolve) => {
   const timer = setTimeout(resolve, ms);
   signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); });
 });
@@ -40,31 +79,18 @@ export function followTrial(trialId, { onTrial, onState }) {
   };
 
   async function readStream() {
-    const response = await fetch(apiUrl(`/trial/${trialId}/events`), {
-      headers: { Accept: "text/event-stream", ...authHeaders() },
-      signal,
-      cache: "no-store",
-    });
-    if (!response.ok || !response.body) throw new Error(`events answered ${response.status}`);
-    onState("live");
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value.replace(/\r\n?/g, "\n");
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const event = parseEvent(buffer.slice(0, end));
-        buffer = buffer.slice(end + 2);
-        if (event.retry && /^\d+$/.test(event.retry)) retryMs = Number(event.retry);
+    await readEvents(`/trial/${trialId}/events`, signal, {
+      onOpen: () => onState("live"),
+      onRetry: (ms) => { retryMs = ms; },
+      onEvent: (event) => {
         if (event.event === "trial") onTrial(JSON.parse(event.data));
         if (event.event === "end") {
           finish();
-          return;
+          return false;
         }
-      }
-    }
+        return true;
+      },
+    });
   }
 
   (async () => {

@@ -11,8 +11,8 @@ import { trialPage } from "./pages/trial.js";
 import { schedulesPage, scheduleEditorPage } from "./pages/schedules.js";
 import { reportsPage } from "./pages/reports.js";
 import { signInPage } from "./pages/signin.js";
-import { refreshHalt } from "./halt.js";
-import { loadSession, needsSignIn, takeTokenFromFragment } from "./session.js";
+import { refreshHalt, watchHalt } from "./halt.js";
+import { loadSession, needsSignIn, takeCodeFromQuery, takeTokenFromFragment } from "./session.js";
 
 const ID = "([0-9a-fA-F-]{36})";
 const ROUTES = [
@@ -67,7 +67,7 @@ async function route() {
     window.location.replace(`#/sign-in?next=${next}`);
     return;
   }
-  refreshHalt();
+  watchHalt();
   const [pattern, page] = found;
   const params = path.match(pattern).slice(1);
   fill(main, h("p", { class: "loading", text: "Loading…" }));
@@ -99,21 +99,7 @@ let focusAfterRoute = false;
 
 window.addEventListener("hashchange", () => {
   focusAfterRoute = true;
-  async function start() {
-  takeTokenFromFragment();
-  try {
-    await loadSession();
-  } catch (error) {
-    fill(document.getElementById("main"), h("h1", { text: "The service cannot be reached" }), message("error", error.message));
-    return;
-  }
   route();
-}
-
-document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible" && !needsSignIn()) refreshHalt();
-});
-start();
 });
 document.getElementById("skip-link").addEventListener("click", () => {
   const main = document.getElementById("main");
@@ -122,6 +108,7 @@ document.getElementById("skip-link").addEventListener("click", () => {
 async function start() {
   takeTokenFromFragment();
   try {
+    await takeCodeFromQuery();
     await loadSession();
   } catch (error) {
     fill(document.getElementById("main"), h("h1", { text: "The service cannot be reached" }), message("error", error.message));

@@ -9,6 +9,7 @@ import {
 } from "../dom.js";
 import { navigate } from "../nav.js";
 import { can } from "../session.js";
+import { readingOf } from "./schedules.js";
 
 const HISTORY_SIZE = 200;
 
@@ -92,13 +93,7 @@ function historyTable(trials) {
 async function scheduleList(experiment) {
   const schedules = await get(`/experiment/${experiment.id}/schedule`);
   const items = await Promise.all(schedules.map(async (schedule) => {
-    let reading = schedule.recurrence_pattern;
-    try {
-      const preview = await get("/schedule-preview", { recurrence_pattern: schedule.recurrence_pattern, timezone: schedule.timezone, count: 1 });
-      reading = preview.description;
-    } catch {
-      // The reading is a help; the pattern itself is shown either way.
-    }
+    const reading = await readingOf(schedule);
     return h("li", {},
       h("a", { href: `#/experiments/${experiment.id}/schedules/${schedule.id}`, text: reading }),
       " ", h("code", { text: schedule.recurrence_pattern }),

@@ -6,22 +6,32 @@ import { announce, confirmDialog, errorMessage, fill, h, message, timeElement } 
 import { navigate } from "../nav.js";
 import { can } from "../session.js";
 
-/** Every live schedule of every live experiment, soonest first. */
+/** Every live schedule of every live experiment (GET /schedule: one request), soonest first. */
 export async function allSchedules() {
-  const experiments = await experimentIndex(true);
-  const lists = await Promise.all([...experiments.values()].map(async (experiment) =>
-    (await get(`/experiment/${experiment.id}/schedule`)).map((schedule) => ({ schedule, experiment }))));
-  return lists.flat().sort((a, b) =>
-    (a.schedule.next_fire_at ? Date.parse(a.schedule.next_fire_at) : Infinity)
-    - (b.schedule.next_fire_at ? Date.parse(b.schedule.next_fire_at) : Infinity));
+  const [experiments, schedules] = await Promise.all([experimentIndex(true), get("/schedule")]);
+  return schedules
+    .map((schedule) => ({
+      schedule,
+      experiment: experiments.get(schedule.experiment_id) || { id: schedule.experiment_id, name: schedule.experiment_id },
+    }))
+    .sort((a, b) =>
+      (a.schedule.next_fire_at ? Date.parse(a.schedule.next_fire_at) : Infinity)
+      - (b.schedule.next_fire_at ? Date.parse(b.schedule.next_fire_at) : Infinity));
 }
 
-export async function readingOf(schedule) {
-  try {
-    return (await get("/schedule-preview", { recurrence_pattern: schedule.recurrence_pattern, timezone: schedule.timezone, count: 1 })).description;
-  } catch {
-    return schedule.recurrence_pattern;
+const cronReadings = new Map();
+
+/** The plain reading of a schedule's cron (asked once per pattern and zone). */
+export function readingOf(schedule) {
+  const key = `${schedule.recurrence_pattern}\n${schedule.timezone}`;
+  if (!cronReadings.has(key)) {
+    cronReadings.set(key, get("/schedule-preview", { recurrence_pattern: schedule.recurrence_pattern, timezone: schedule.timezone, count: 1 })
+      .then((preview) => preview.description, () => {
+        cronReadings.delete(key);
+        return schedule.recurrence_pattern;
+      }));
   }
+  return cronReadings.get(key);
 }
 
 export async function schedulesPage(main) {

@@ -4,7 +4,7 @@
 import { setToken } from "../api.js";
 import { announce, fill, h, message } from "../dom.js";
 import { navigate } from "../nav.js";
-import { loadSession, providerSignInAvailable, session, signInWithProvider } from "../session.js";
+import { loadSession, providerProblem, providerSignInAvailable, session, signInWithProvider } from "../session.js";
 
 export async function signInPage(main, { query }) {
   const next = query.get("next") || "#/";
@@ -31,9 +31,10 @@ export async function signInPage(main, { query }) {
     h("h1", { text: "Sign in" }),
     !current.access_control ? message("info", "Access control is off on this service: no sign-in is needed.") : null,
     current.signed_in ? message("ok", `Signed in as ${current.user_id}.`) : null,
+    providerProblem() && !current.signed_in ? message("error", `The sign-in through your identity provider failed: ${providerProblem()}`) : null,
     providerSignInAvailable() ? h("p", {}, h("button", {
       type: "button", class: "button primary", text: "Sign in with your identity provider",
-      onclick: signInWithProvider,
+      onclick: () => signInWithProvider(next),
     })) : null,
     h("form", { class: "sign-in", onsubmit: submit, "aria-label": "Sign in with a token" },
       h("div", { class: "field" },

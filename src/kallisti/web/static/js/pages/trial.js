@@ -1,9 +1,9 @@
 // One trial, live: its status pushed by the API as it changes, a timeline of
 // its steps with durations, their logs, and a Stop button that stays in view.
 
-import { download, experimentIndex, get, put } from "../api.js";
+import { download, experimentIndex, get, post, put } from "../api.js";
 import {
-  TERMINAL, announce, errorMessage, fill, formatDuration, h, shortId,
+  TERMINAL, announce, errorMessage, fill, formatDuration, h, message, shortId,
   statusBadge, timeElement, trialDuration,
 } from "../dom.js";
 import { followTrial } from "../live.js";
@@ -96,6 +96,29 @@ function dryRunView(entries) {
     h("ul", {}, entry.lines.filter((l) => l.level === "ERROR" || /^(Dry run|Would|Result|Target)/.test(l.text)).map((l) => h("li", { text: l.text }))))));
 }
 
+const STEP_SECTIONS = { pre_steps: "Pre step", steps: "Step", post_steps: "Post step" };
+
+/** Per step, what the trial touches (GET /trial/{id}/targets): named as target
+ * leases name it, from the experiment the trial ran, secrets masked. */
+function targetsTable(answer) {
+  if (!answer.steps.length) return h("p", { text: "This experiment has no steps." });
+  return h("div", {},
+    h("table", { class: "list targets" },
+      h("caption", { text: answer.targets.length
+        ? `${answer.targets.length === 1 ? "1 target" : `${answer.targets.length} targets`} in all`
+        : "No step names a target" }),
+      h("thead", {}, h("tr", {}, ["Step", "Action", "Arguments", "Targets"].map((t) => h("th", { scope: "col", text: t })))),
+      h("tbody", {}, answer.steps.map((step) => h("tr", {},
+        h("th", { scope: "row", text: `${STEP_SECTIONS[step.section]} ${step.index + 1}${step.step ? `: ${step.step}` : ""}` }),
+        h("td", {}, h("code", { text: step.do })),
+        h("td", {}, h("code", { class: "arguments", text: JSON.stringify(step.where) })),
+        h("td", {},
+          step.problem ? h("p", { class: "field-error", text: `Cannot tell: ${step.problem}` })
+            : step.changes === false ? "None (a probe: it changes nothing)"
+              : step.targets.length ? h("ul", { class: "target-list" }, step.targets.map((t) => h("li", {}, h("code", { text: t }))))
+                : "None declared by its module"))))));
+}
+
 function openLog(key) {
   const details = document.getElementById(`log-${key}`);
   if (!details) return;
@@ -129,10 +152,13 @@ export async function trialPage(main, { params: [id] }) {
   const liveState = h("span", { class: "live-state", role: "status" });
   const badge = h("span");
   const outcome = h("div");
+  const residualFaults = h("div");
   const facts = h("dl", { class: "facts" });
   const timeline = h("div");
   const logs = h("div");
   const dryRun = h("div");
+  const targets = h("div", {}, h("p", { text: "Loading…" }));
+  const revert = h("button", { type: "button", class: "button danger-outline", id: "revert-trial", text: "Revert faults left in place" });
   const stop = h("button", { type: "button", class: "button danger", id: "stop-trial", text: "Stop trial" });
   let lastStatus = trial.status;
 
@@ -145,6 +171,22 @@ export async function trialPage(main, { params: [id] }) {
       fill(outcome, errorMessage(error, "The stop was refused"));
       stop.disabled = false;
     }
+  });
+
+  revert.addEventListener("click", async () => {
+    revert.disabled = true;
+    try {
+      const answer = await post(`/trial/${id}/revert`);
+      const failed = answer.failed.length;
+      announce(failed ? `${failed} fault(s) could not be reverted` : "Faults reverted");
+      fill(outcome, failed
+        ? message("error", `The revert was incomplete: ${failed} fault(s) are still in place: ${answer.failed.map((f) => f.error || JSON.stringify(f)).join("; ")}`)
+        : message("ok", `Reverted ${answer.reverted.length} fault(s); ${answer.already_clear.length} were already clear.`));
+      accept({ ...trial, residual_faults: answer.residual_faults });
+    } catch (error) {
+      fill(outcome, errorMessage(error, "The revert was refused"));
+    }
+    revert.disabled = false;
   });
 
   function accept(next) {
@@ -172,6 +214,11 @@ export async function trialPage(main, { params: [id] }) {
       h("dt", { text: "Initiated by" }), h("dd", { text: `${trial.initiated_by} (${trial.initiated_from})` }),
       trial.dry_run ? [h("dt", { text: "Dry run" }), h("dd", { text: "yes: nothing was changed" })] : null,
       Object.keys(trial.parameters).length ? [h("dt", { text: "Parameters" }), h("dd", {}, h("code", { text: JSON.stringify(trial.parameters) }))] : null);
+    const residual = trial.residual_faults || [];
+    revert.hidden = !(residual.length && TERMINAL.has(trial.status));
+    fill(residualFaults, residual.length ? h("section", { class: "panel residual", "aria-labelledby": "residual-title" },
+      h("h2", { id: "residual-title", text: `Faults still in place (${residual.length})` }),
+      h("ul", {}, residual.map((fault) => h("li", {}, h("code", { text: JSON.stringify(fault) }))))) : null);
     fill(timeline, timelineView(trial, entries));
     if (trial.dry_run) fill(dryRun, dryRunView(entries));
     fill(logs, logsView(trial, entries, open));
@@ -198,14 +245,21 @@ export async function trialPage(main, { params: [id] }) {
     h("div", { class: "trial-bar" },
       h("h1", { text: `Trial ${shortId(id)}${trial.dry_run ? " (dry run)" : ""}` }),
       badge, liveState,
-      h("div", { class: "actions" }, can("operate") ? stop : null, h("span", { class: "report-label", text: "Report:" }), reports)),
+      h("div", { class: "actions" }, can("operate") ? [stop, revert] : null, h("span", { class: "report-label", text: "Report:" }), reports)),
     outcome,
     facts,
+    residualFaults,
     trial.dry_run ? h("section", { class: "panel", "aria-labelledby": "dry-run-title" },
-      h("h2", { id: "dry-run-title", text: "What this dry run would touch" }), dryRun) : null,
+      h("h2", { id: "dry-run-title", text: "What this dry run would touch" }), targets,
+      h("h3", { text: "What each step said" }), dryRun) : null,
     h("section", { class: "panel", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title", text: "Timeline" }), timeline),
     h("section", { class: "panel", "aria-labelledby": "logs-title" }, h("h2", { id: "logs-title", text: "Logs" }), logs));
   render();
+  if (trial.dry_run) {
+    get(`/trial/${id}/targets`).then(
+      (answer) => fill(targets, targetsTable(answer)),
+      (error) => fill(targets, errorMessage(error, "The targets could not be named")));
+  }
 
   if (TERMINAL.has(trial.status)) {
     liveState.textContent = "Finished";
