@@ -15,11 +15,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from k8s_cluster import ADMIN_TOKEN, LoopbackCluster
 from kallisti.domain.models import ExperimentCreate, TrialCreate
 from kallisti.domain.record import result_lines
 from kallisti.store import Store
@@ -443,3 +445,73 @@ def test_a_worker_paused_past_its_lease_never_touches_the_trial_again(
     assert _paths(probe_target, f"/chaos/{tag}") == [f"/chaos/{tag}/1"]
     assert _paths(probe_target, f"/cleanup/{tag}") == [f"/cleanup/{tag}"]
     assert _row(durable_store, trial.id).trial_record == closed
+
+
+@pytest.fixture(scope="module")
+def _ledger_cluster() -> Iterator[LoopbackCluster]:
+    cluster = LoopbackCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def _policies(cluster: LoopbackCluster) -> list[str]:
+    found = cluster.objects("networkpolicies", "default", group="networking.k8s.io")
+    return [policy["metadata"]["name"] for policy in found]
+
+
+def test_a_fault_left_by_a_sigkilled_worker_is_reverted_by_its_successor(
+    durable_store: Store,
+    workers: WorkerProcesses,
+    _ledger_cluster: LoopbackCluster,
+    tmp_path: Path,
+) -> None:
+    cluster = _ledger_cluster
+    cluster.reset()
+    token = tmp_path / "token"
+    token.write_text(ADMIN_TOKEN)
+    access = {
+        "k8s_api_host": cluster.url,
+        "credentials": {"type": "TOKEN_FILE", "token_path": str(token)},
+    }
+    experiment = durable_store.experiments.create(
+        ExperimentCreate.model_validate(
+            {
+                "name": "fault left by a lost worker",
+                "steps": [
+                    {"do": "k8s.deny_all_ingress", "where": access},
+                    {"do": "cm.wait", "where": {"time_in_seconds": 600}},
+                ],
+            }
+        ),
+        created_by="test",
+    )
+    trial = durable_store.trials.create(
+        TrialCreate(experiment=experiment.id), initiated_by="test", initiated_from="api"
+    )
+    first = workers.start()
+    _wait_until(lambda: _waiting(durable_store, trial.id), 30, "the wait step")
+    policies = cluster.objects("networkpolicies", "default", group="networking.k8s.io")
+    assert [p["metadata"]["name"] for p in policies] == [
+        "chaostoolkit-deny-all-ingress"
+    ]
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+
+    workers.start()
+    _wait_until(
+        lambda: _row(durable_store, trial.id).status == "Failed",
+        LEASE_SECONDS + 30,
+        "the recovery",
+    )
+
+    assert (
+        cluster.objects("networkpolicies", "default", group="networking.k8s.io") == []
+    )
+    (entry,) = durable_store.ledger.entries(str(trial.id))
+    assert entry.state.value == "reverted"
+    row = _row(durable_store, trial.id)
+    lines = " ".join(result_lines(row.trial_record))
+    assert (
+        "Fault ledger: reverted network policy 'chaostoolkit-deny-all-ingress'" in lines
+    )
+    assert row.residual_faults is None
