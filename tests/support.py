@@ -115,6 +115,7 @@ class ServiceThread:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        self.service.app.state.kallisti.closing.set()
         self._server.should_exit = True
         self._thread.join(timeout=60)
         self.service.store.close()

@@ -1,17 +1,22 @@
 """The halt switch and shutdown with real processes: `kallisti halt` stops the
-trials of two `kallisti worker` processes sharing PostgreSQL; SIGTERM to
-`kallisti serve` stops its trials cleanly (post steps run, `shutdown`)."""
+trials of two `kallisti worker` processes sharing PostgreSQL and reaches a
+console's open halt stream; SIGTERM to `kallisti serve` stops its trials
+cleanly (post steps run, `shutdown`) and is not held up by open streams."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from kallisti.domain.models import ExperimentCreate, TrialCreate, TrialPublic
@@ -187,3 +192,50 @@ def test_sigterm_to_serve_stops_its_trials_after_their_post_steps(
     assert sorted(r["path"] for r in probe_target.requests) == sorted(
         f"/undo/{tag}/{n}" for n in range(2)
     )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_kallisti_halt_reaches_an_open_console_stream_which_never_holds_up_sigterm(
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    store = Store(f"sqlite:///{tmp_path}/kallisti.db")
+    store.migrate()
+    port = _free_port()
+    serve = _kallisti(store, processes, "serve", "--port", str(port))
+    url = f"http://127.0.0.1:{port}"
+    _wait_until(lambda: _answers(f"{url}/api/v1/health"), "the service to answer")
+    with httpx.Client(base_url=url, timeout=30) as client:
+        with client.stream("GET", "/api/v1/halt/events") as stream:
+            events = (
+                json.loads(line.removeprefix("data:"))
+                for line in stream.iter_lines()
+                if line.startswith("data:")
+            )
+            assert next(events)["halted"] is False
+            halt = subprocess.run(
+                [sys.executable, "-m", "kallisti", "halt", "--reason", "from the CLI"],
+                env=_env(store),
+                capture_output=True,
+                timeout=60,
+            )
+            assert halt.returncode == 0, halt.stderr
+            assert next(events)["reason"] == "from the CLI"
+
+            # The stream is still open: SIGTERM must not wait for it.
+            started = time.monotonic()
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(timeout=30)
+            assert time.monotonic() - started < 10
+    store.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -8,6 +8,7 @@ none. Routes that forget are admin-only at run time (fail closed).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
@@ -57,6 +58,9 @@ class ServiceState:
         # (once it has had a lease's time to start).
         self.local_worker_id: str | None = None
         self.started = time.monotonic()
+        self.closing = threading.Event()
+        """Set when the server starts shutting down: event streams end, since
+        the server waits for every open response before it stops."""
 
     async def read(
         self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -30,16 +31,22 @@ def _warn_open_access() -> None:
     )
 
 
-def _server_keeping_signals(config: Any) -> Any:
+def _server_keeping_signals(config: Any, on_exit: Callable[[], None]) -> Any:
     """A uvicorn server that does not re-raise SIGTERM once it has stopped.
 
     uvicorn re-raises the signal after serving, which ends the process before
     the in-process worker has stopped its trials (they would come back as lost
     after a restart); here the worker closes them first, `stop_reason` shutdown.
+    `on_exit` runs at the signal: uvicorn waits for open responses to finish,
+    so event streams must learn of the shutdown and end.
     """
     import uvicorn
 
     class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            on_exit()
+            super().handle_exit(sig, frame)
+
         @contextmanager
         def capture_signals(self) -> Iterator[None]:
             loop = asyncio.get_running_loop()
@@ -96,7 +103,8 @@ def serve(
                 port=settings.port,
                 log_level="info",
                 access_log=False,
-            )
+            ),
+            on_exit=service.app.state.kallisti.closing.set,
         )
         shutdown = asyncio.Event()
         worker_task = (

@@ -63,6 +63,8 @@ async def _changes(
             return
         await asyncio.sleep(interval)
         quiet += interval
+        if state.closing.is_set():
+            return  # the server is stopping; the client reconnects elsewhere
         try:
             trial = await _trial(state, first.id, scope)
         except NotFound:

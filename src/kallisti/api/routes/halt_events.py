@@ -5,8 +5,8 @@ another machine) without asking every second: the stream reads the switch
 from the database, as the trial events do, so it works whichever process
 flipped it. Each `halt` event carries the whole switch as `GET /halt`
 answers it. A stream ends after `STREAM_SECONDS` (the client reconnects
-after the `retry` delay), so an open console never holds a server's shutdown
-for long.
+after the `retry` delay), and at once when the server starts shutting down
+(uvicorn waits for every open response before it stops).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ async def _changes(state: ServiceState) -> AsyncIterator[bytes]:
     yield f"retry: {RECONNECT_MILLISECONDS}\n\n".encode()
     interval = state.settings.event_poll_seconds
     sent, number, quiet, lived = "", 0, 0.0, 0.0
-    while lived < STREAM_SECONDS:
+    while lived < STREAM_SECONDS and not state.closing.is_set():
         data = (await state.read(state.store.safety.halt_state)).model_dump_json()
         if data != sent:
             number += 1
