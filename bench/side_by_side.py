@@ -375,6 +375,36 @@ def trial_latency(targets: tuple[Target, Target], rounds: int, seconds: float) -
     return _alternate(targets, rounds, run)
 
 
+def engine_overhead(targets: tuple[Target, Target], rounds: int, seconds: float) -> Any:
+    """A trial of 100 `cm.wait 0` steps: (completed_at - executed_at) / 100."""
+    experiments: dict[str, str] = {}
+    with httpx.Client(timeout=60) as client:
+        for target in targets:
+            experiments[target.name] = str(
+                _post(
+                    client,
+                    target.path("experiment"),
+                    {"name": "steps", "description": "bench", "steps": [WAIT0] * 100},
+                )["id"]
+            )
+
+    def run(target: Target) -> dict[str, float]:
+        with httpx.Client(timeout=60) as client:
+            trial = _post(
+                client, target.path("trial"), {"experiment": experiments[target.name]}
+            )
+            done = _wait_terminal(client, target, str(trial["id"]), poll=0.02)
+        took = _instant(done["completed_at"]) - _instant(done["executed_at"])
+        return {"engine overhead per step, ms": took.total_seconds() * 1000 / 100}
+
+    return _alternate(targets, rounds, run)
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def burst(targets: tuple[Target, Target], rounds: int, seconds: float) -> Any:
     experiments: dict[str, str] = {}
     with httpx.Client(timeout=60) as client:
@@ -431,6 +461,7 @@ FIGURES: dict[str, Callable[[tuple[Target, Target], int, float], Any]] = {
     "post_experiment": post_experiment,
     "get_trial": get_trial,
     "trial_latency": trial_latency,
+    "engine_overhead": engine_overhead,
     "burst": burst,
     "trial_list": trial_list,
 }

@@ -81,8 +81,10 @@ def serve(
     """Migrate the database, then serve the API (and a worker) until stopped."""
     import uvicorn
 
+    from kallisti.engine.heap import limit_malloc_arenas
     from kallisti.service import build_service
 
+    limit_malloc_arenas()
     configure_logging()
     settings = load_settings(host=host, port=port, run_worker=worker)
     try:
@@ -147,10 +149,12 @@ def run_worker(
 
     On shutdown the trials it runs are stopped: their post steps run first.
     """
+    from kallisti.engine.heap import limit_malloc_arenas
     from kallisti.service import build_engine
     from kallisti.store import Store
     from kallisti.worker import Worker
 
+    limit_malloc_arenas()
     configure_logging()
     settings = load_settings()
     store = Store(settings.database_url)

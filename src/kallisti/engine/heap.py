@@ -6,7 +6,7 @@ freed pages in its arenas: the process stays tens of MiB above idle until it
 exits. `malloc_trim(0)` returns every whole free page of every arena.
 
 This is the one place Kallisti calls the C allocator; where the C library has
-no `malloc_trim` (musl, macOS), it does nothing.
+no `malloc_trim` or `mallopt` (musl, macOS), it does nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import logging
 
-__all__ = ["release_freed_memory"]
+__all__ = ["limit_malloc_arenas", "release_freed_memory"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,3 +33,24 @@ def release_freed_memory() -> bool:
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
     return bool(trim(0))
+
+
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Have glibc keep at most `arenas` malloc arenas; never raises.
+
+    By default each thread that allocates may get an arena of its own (up to
+    8 per core), and a service with dozens of store, API and driver threads
+    then keeps dozens of partly used heaps: its memory creeps up with the
+    trials it has run. Call it before any thread starts. Returns whether the
+    limit was set.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):  # not glibc
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_ARENA_MAX, arenas))

@@ -2,9 +2,9 @@
 
 Writes happen in order on one background task; when lines come faster than the
 database takes them, the newest record replaces the pending one (a reader sees
-progress live, never a record older than one it already saw). Closing waits for
-pending writes, then writes the complete record and the terminal status in one
-UPDATE, so no reader ever sees a terminal status with a partial record.
+progress live, never a record older than one it already saw). Closing writes
+the complete record and the terminal status in one UPDATE, queued after any
+write in flight, so no reader ever sees a terminal status with a partial record.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class StoreRecorder:
         self._writer: asyncio.Task[None] | None = None
         self.closing = False
         self.closed = False
+        self._may_have_faults = recovering
 
     def changed(self, record: TrialRecord) -> None:
         if self.closing:  # the close writes the whole record itself
@@ -97,6 +98,7 @@ class StoreRecorder:
         self, step_name: str, target: str, change: str, undo: dict[str, Any]
     ) -> None:
         """Commit a fault ledger entry (before its action acts)."""
+        self._may_have_faults = True
         await self._run(
             "ledger",
             lambda: self._store.ledger.record(
@@ -110,6 +112,10 @@ class StoreRecorder:
 
     async def faults(self) -> list[FaultEntry]:
         """The trial's ledger entries."""
+        if not self._may_have_faults:
+            # A trial run from the start has only the entries it recorded
+            # (a recovered one may have its lost worker's).
+            return []
         entries: list[FaultEntry] = await self._run(
             "ledger", self._store.ledger.entries, self._trial_id
         )
@@ -141,8 +147,9 @@ class StoreRecorder:
         given = status
         self.closing = True
         self._pending = None
-        if self._writer is not None:
-            await asyncio.gather(self._writer, return_exceptions=True)
+        # No need to wait for a record write in flight: writes commit in the
+        # order they are queued, and one landing after the close matches no
+        # running trial and changes nothing.
         data = record.to_json()
         for attempt in range(_CLOSE_ATTEMPTS):
             try:
