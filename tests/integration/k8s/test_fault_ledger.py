@@ -101,9 +101,16 @@ def test_fault_undone_by_the_post_steps_leaves_the_trial_succeeded(
         post_steps=(step("k8s.uncordon_node", {**access, "name": "node-1"}),),
     )
 
-    assert trial["status"] == "Succeeded", trial["trial_record"]["results"]
+    assert trial["status"] == "Succeeded", trial["trial_record"]
     assert trial["residual_faults"] is None
     assert [e.state.value for e in store.ledger.entries(trial["id"])] == ["cleared"]
+    # A dry run changes nothing, so it records nothing.
+    dry = run_steps(
+        api, step("k8s.cordon_node", {**access, "name": "node-1"}), dry_run=True
+    )
+    assert dry["status"] == "Succeeded"
+    assert store.ledger.entries(dry["id"]) == []
+    assert not cluster.find("nodes", "node-1")["spec"].get("unschedulable")  # type: ignore[index]
 
 
 def test_kallisti_revert_undoes_a_cordon_left_in_place(
