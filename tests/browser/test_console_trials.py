@@ -7,11 +7,13 @@ import json
 import re
 import uuid
 
+import boto3
 import httpx
 import pytest
 from console_page import Console, ExperimentMaker, experiment_body
 from playwright.sync_api import expect
 
+from module_trials import run_steps, step
 from support import ProbeTarget, wait_for_trial
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -212,3 +214,40 @@ def test_guards_show_in_the_timeline_and_a_tripped_guard_stops_the_trial(
     console.shot("guard-tripped")
     trial = api.get(f"/api/v1/trial/{_trial_id(console)}").json()
     assert trial["stop_reason"] == "guard:Checkout health"
+
+
+def test_faults_a_trial_left_in_place_are_reverted_from_its_page(
+    console: Console, api: httpx.Client, aws: str
+) -> None:
+    ec2 = boto3.session.Session(region_name="eu-west-1").client("ec2")
+    (instance,) = [
+        i["InstanceId"]
+        for i in ec2.run_instances(
+            ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro"
+        )["Instances"]
+    ]
+    trial = run_steps(
+        api,
+        step("aws.ec2.stop_instance", {"instance_id": instance, "region": "eu-west-1"}),
+    )
+    assert trial["status"] == "Failed" and trial["residual_faults"]
+
+    page = console.open(f"#/trials/{trial['id']}")
+    left = page.locator("section", has_text="Faults left in place when it ended (1)")
+    expect(left).to_contain_text(f"aws/eu-west-1/{instance}")
+    expect(left).to_contain_text(f"to undo: start EC2 instance(s) {instance}")
+    assert console.serious_accessibility_violations() == []
+    revert = page.get_by_role("button", name="Revert faults left in place")
+    revert.click()
+
+    expect(
+        page.get_by_role("status").filter(has_text="Reverted 1 fault(s)")
+    ).to_be_visible()
+    console.shot("reverted")
+    state = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]
+    assert state["Instances"][0]["State"]["Name"] in ("pending", "running")
+    # Reverting again is harmless: nothing is left to undo.
+    revert.click()
+    expect(
+        page.get_by_role("status").filter(has_text="Nothing is left to revert")
+    ).to_be_visible()

@@ -178,11 +178,13 @@ export async function trialPage(main, { params: [id] }) {
     try {
       const answer = await post(`/trial/${id}/revert`);
       const failed = answer.failed.length;
+      const done = answer.reverted.length + answer.already_clear.length + failed === 0
+        ? "Nothing is left to revert."
+        : `Reverted ${answer.reverted.length} fault(s); ${answer.already_clear.length} already clear.`;
       announce(failed ? `${failed} fault(s) could not be reverted` : "Faults reverted");
       fill(outcome, failed
-        ? message("error", `The revert was incomplete: ${failed} fault(s) are still in place: ${answer.failed.map((f) => f.error || JSON.stringify(f)).join("; ")}`)
-        : message("ok", `Reverted ${answer.reverted.length} fault(s); ${answer.already_clear.length} were already clear.`));
-      accept({ ...trial, residual_faults: answer.residual_faults });
+        ? message("error", `${done} ${failed} fault(s) are still in place: ${answer.failed.map((f) => f.error || f.what).join("; ")}`)
+        : message("ok", done));
     } catch (error) {
       fill(outcome, errorMessage(error, "The revert was refused"));
     }
@@ -217,8 +219,12 @@ export async function trialPage(main, { params: [id] }) {
     const residual = trial.residual_faults || [];
     revert.hidden = !(residual.length && TERMINAL.has(trial.status));
     fill(residualFaults, residual.length ? h("section", { class: "panel residual", "aria-labelledby": "residual-title" },
-      h("h2", { id: "residual-title", text: `Faults still in place (${residual.length})` }),
-      h("ul", {}, residual.map((fault) => h("li", {}, h("code", { text: JSON.stringify(fault) }))))) : null);
+      h("h2", { id: "residual-title", text: `Faults left in place when it ended (${residual.length})` }),
+      h("p", { class: "help", text: "The trial's record keeps them as it ended. Revert undoes those still in place; one already undone is reported as already clear." }),
+      h("ul", {}, residual.map((fault) => h("li", {},
+        fault.what ? fault.what : h("code", { text: JSON.stringify(fault) }),
+        fault.where ? [" on ", h("code", { text: fault.where })] : null,
+        fault.undo ? ` (to undo: ${fault.undo})` : null)))) : null);
     fill(timeline, timelineView(trial, entries));
     if (trial.dry_run) fill(dryRun, dryRunView(entries));
     fill(logs, logsView(trial, entries, open));
