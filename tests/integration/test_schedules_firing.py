@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from clock_and_receivers import FakeClock, eventually, fresh_database
 from kallisti.domain.errors import Conflict
 from kallisti.domain.models import ExperimentCreate, TrialCreate, TrialPublic
+from kallisti.domain.safety import BlackoutWindow
 from kallisti.domain.schedules import ScheduleCreate, ScheduleUpdate
 from kallisti.notifications import TrialCreationHooks
 from kallisti.settings import Settings
@@ -314,6 +315,32 @@ def test_a_tick_a_creation_hook_refuses_is_skipped_without_counting_down(
     assert _trial_count(store, schedule_id) == 0
     assert schedule.recurrence_left == 5
     assert schedule.next_fire_at == BASE + 2 * MINUTE
+
+
+def test_a_tick_in_a_blackout_window_is_skipped_and_the_schedule_says_why(
+    store: Store, schedules: ScheduleRepository, clock: FakeClock
+) -> None:
+    experiment_id = _experiment(store)
+    schedule_id = _schedule(schedules, experiment_id, "* * * * *", recurrence_count=5)
+    window = {"name": "year-end freeze", "cron": "* * * * *", "duration_seconds": 90}
+    store.safety.replace_blackout_windows([BlackoutWindow.model_validate(window)])
+    firer = ScheduleFirer(store)
+
+    started = _fire(firer, clock, BASE + MINUTE)
+    skipped = schedules.get(experiment_id, schedule_id)
+
+    assert started == []
+    assert skipped.recurrence_left == 5
+    assert skipped.next_fire_at == BASE + 2 * MINUTE
+    assert skipped.last_skipped_at == BASE + MINUTE
+    assert skipped.last_skip_reason is not None
+    assert "blackout window 'year-end freeze'" in skipped.last_skip_reason
+    store.safety.replace_blackout_windows([])
+    (_fired,) = _fire(firer, clock, BASE + 2 * MINUTE)
+    fired = schedules.get(experiment_id, schedule_id)
+    assert fired.recurrence_left == 4
+    # The skip stays on record after later ticks fire.
+    assert fired.last_skipped_at == BASE + MINUTE
 
 
 @pytest.fixture

@@ -59,6 +59,8 @@ READ_ONLY_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "next_fire_at",
+        "last_skipped_at",
+        "last_skip_reason",
         "trials",
     }
 )
@@ -237,6 +239,15 @@ class SchedulePublic(BaseModel):
     )
     created_by: str
     created_at: datetime
+    last_skipped_at: datetime | None = Field(
+        default=None,
+        description="The last tick skipped without a trial (null: none skipped).",
+    )
+    last_skip_reason: str | None = Field(
+        default=None,
+        description="Why that tick was skipped: an open blackout window, the halt "
+        "switch, a creation hook's refusal.",
+    )
     trials: list[ScheduleTrial] = Field(
         default_factory=list, description="Trials it started, oldest first."
     )

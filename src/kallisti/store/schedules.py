@@ -334,15 +334,26 @@ class ScheduleRepository(Repository):
         ).first()
 
     @staticmethod
-    def skip_tick(conn: Connection, tick: DueTick, next_at: datetime | None) -> bool:
+    def skip_tick(
+        conn: Connection,
+        tick: DueTick,
+        next_at: datetime | None,
+        *,
+        now: datetime | None = None,
+        reason: str | None = None,
+    ) -> bool:
         """Move a schedule past `tick` without a trial (the countdown stays), only
-        if it still waits for that tick; tell whether it did."""
+        if it still waits for that tick, noting when and why; tell whether it
+        did."""
+        noted = (
+            {} if now is None else {"last_skipped_at": now, "last_skip_reason": reason}
+        )
         result = conn.execute(
             schedules.update()
             .where(schedules.c.id == tick.schedule_id)
             .where(schedules.c.next_fire_at == tick.next_fire_at)
             .where(schedules.c.deleted_at.is_(None))
-            .values(next_fire_at=next_at)
+            .values(next_fire_at=next_at, **noted)
         )
         return result.rowcount == 1
 

@@ -145,6 +145,9 @@ schedules = sa.Table(
     # tick with one UPDATE conditional on this value (exactly once per tick).
     sa.Column("next_fire_at", UTCDateTime, nullable=True),
     sa.Column("last_fired_at", UTCDateTime, nullable=True),
+    # The last tick skipped without a trial (blackout, halt, refusal), and why.
+    sa.Column("last_skipped_at", UTCDateTime, nullable=True),
+    sa.Column("last_skip_reason", sa.Text, nullable=True),
     sa.Column("created_by", sa.String(255), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),

@@ -156,7 +156,7 @@ class ScheduleFirer:
     ) -> bool:
         logger.warning("scheduled trial refused, tick skipped: %s", err, extra=extra)
         try:
-            self._skip(tick, now)
+            self._skip(tick, now, str(err))
         except Exception:
             logger.exception("skipping the tick failed; will retry", extra=extra)
             return False
@@ -193,6 +193,8 @@ class ScheduleFirer:
                 conn=conn,
             )
 
-    def _skip(self, tick: DueTick, now: datetime) -> None:
+    def _skip(self, tick: DueTick, now: datetime, reason: str) -> None:
         with self._store.write() as conn:
-            ScheduleRepository.skip_tick(conn, tick, self._next_tick(tick, now))
+            ScheduleRepository.skip_tick(
+                conn, tick, self._next_tick(tick, now), now=now, reason=reason[:2000]
+            )
