@@ -128,6 +128,7 @@ class Worker:
         self._failing: dict[str, str] = {}
         self._in_flight: dict[object, tuple[str, float]] = {}
         self._writes = WriteBatch(store, self._store_call)
+        self._orphans_looked_at = float("-inf")
 
     @property
     def running_trial_ids(self) -> list[str]:
@@ -234,10 +235,19 @@ class Worker:
         """Orphans, then Scheduled trials, up to `limit` in all."""
         now = self.store.clock()
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        # Leases expire with time, not with new trials: a burst of trials wakes
+        # the worker for each, and orphans are looked for once per poll only.
+        look_for_orphans = (
+            time.monotonic() - self._orphans_looked_at
+            >= self.settings.poll_interval_seconds
+        )
         with self.store.write() as conn:
-            orphans = list(
-                queries.claim_orphans(conn, self.worker_id, now, lease_until, limit)
-            )
+            orphans: list[Any] = []
+            if look_for_orphans:
+                self._orphans_looked_at = time.monotonic()
+                orphans = list(
+                    queries.claim_orphans(conn, self.worker_id, now, lease_until, limit)
+                )
             limit -= len(orphans)
             if limit <= 0 or not self.admission.may_claim(conn, now):
                 return orphans, []
