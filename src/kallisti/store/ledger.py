@@ -107,16 +107,6 @@ class LedgerRepository(Repository):
                 )
             audit_changes(conn, now, audit)
 
-    def trial_status(self, trial_id: str) -> str:
-        """The trial's status; raises `NotFound` for an unknown trial."""
-        with self._read() as conn:
-            status = conn.execute(
-                sa.select(trials.c.status).where(trials.c.id == trial_id)
-            ).scalar()
-        if status is None:
-            raise NotFound("Trial", trial_id)
-        return str(status)
-
     def trial_row(self, trial_id: str) -> Any:
         """What a revert needs of a trial: its steps and parameters."""
         with self._read() as conn:
