@@ -140,6 +140,14 @@ def test_dry_run_shows_what_it_would_touch_and_changes_nothing(
         ],
     )
     page = console.open(f"#/experiments/{experiment['id']}")
+    # Before any trial: what one with these parameters would touch.
+    page.get_by_label("app").fill("cart")
+    page.get_by_role("button", name="Show targets").click()
+    preview = page.get_by_role("table", name="1 target in all")
+    expect(preview.get_by_role("row", name=re.compile("Step 2"))).to_contain_text(
+        "k8s/in-cluster/shop/selector:app=cart"
+    )
+    page.get_by_label("app").fill("web")
     page.get_by_role("button", name="Dry run").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("(dry run)")

@@ -10,6 +10,7 @@ import {
 import { navigate } from "../nav.js";
 import { can } from "../session.js";
 import { readingOf } from "./schedules.js";
+import { targetsTable } from "../targets.js";
 
 const HISTORY_SIZE = 200;
 
@@ -47,7 +48,9 @@ function runForm(experiment) {
   const extra = h("textarea", { id: "extra-parameters", rows: 2, spellcheck: "false", "aria-describedby": "extra-help" }, "{}");
   const outcome = h("div", { class: "outcome" });
 
-  async function start(dryRun) {
+  const touched = h("div", { class: "touched" });
+
+  function typedParameters() {
     const parameters = {};
     for (const [name, input] of inputs) parameters[name] = parameterValue(experiment.parameters[name], input.value);
     try {
@@ -55,8 +58,26 @@ function runForm(experiment) {
     } catch (error) {
       fill(outcome, errorMessage({ message: `more parameters are not JSON: ${error.message}`, errors: [] }, "Cannot start"));
       extra.focus();
-      return;
+      return null;
     }
+    return parameters;
+  }
+
+  async function showTargets() {
+    const parameters = typedParameters();
+    if (parameters === null) return;
+    try {
+      const answer = await post("/experiment/targets", { experiment: experiment.id, parameters });
+      fill(touched, h("h3", { id: "touched-title", text: "What a trial with these parameters would touch" }), targetsTable(answer));
+      fill(outcome);
+    } catch (error) {
+      fill(outcome, errorMessage(error, "The targets could not be named"));
+    }
+  }
+
+  async function start(dryRun) {
+    const parameters = typedParameters();
+    if (parameters === null) return;
     try {
       const trial = await post("/trial", { experiment: experiment.id, parameters, dry_run: dryRun });
       announce(dryRun ? "Dry run started" : "Trial started");
@@ -75,8 +96,9 @@ function runForm(experiment) {
     h("div", { class: "actions" },
       h("button", { type: "submit", class: "button primary", text: "Run" }),
       h("button", { type: "button", class: "button", text: "Dry run", onclick: () => start(true) }),
+      h("button", { type: "button", class: "button", text: "Show targets", onclick: showTargets }),
       h("small", { text: "A dry run resolves targets and logs what each step would do; it changes nothing." })),
-    outcome);
+    outcome, touched);
 }
 
 function historyTable(trials) {

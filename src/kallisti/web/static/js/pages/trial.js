@@ -7,6 +7,7 @@ import {
   statusBadge, timeElement, trialDuration,
 } from "../dom.js";
 import { followTrial } from "../live.js";
+import { targetsTable } from "../targets.js";
 import { can } from "../session.js";
 
 const SECTION_TITLES = { pre_steps: "Pre step", steps: "Step", post_steps: "Post step", guards: "Guard" };
@@ -94,29 +95,6 @@ function dryRunView(entries) {
     entry.parameters ? h("p", {}, "Resolved arguments: ", h("code", { text: JSON.stringify(entry.parameters) })) : null,
     entry.targets ? h("p", {}, "Targets: ", entry.targets.map((t) => h("code", { text: typeof t === "string" ? t : JSON.stringify(t) })).flatMap((c, i) => (i ? [", ", c] : [c]))) : null,
     h("ul", {}, entry.lines.filter((l) => l.level === "ERROR" || /^(Dry run|Would|Result|Target)/.test(l.text)).map((l) => h("li", { text: l.text }))))));
-}
-
-const STEP_SECTIONS = { pre_steps: "Pre step", steps: "Step", post_steps: "Post step" };
-
-/** Per step, what the trial touches (GET /trial/{id}/targets): named as target
- * leases name it, from the experiment the trial ran, secrets masked. */
-function targetsTable(answer) {
-  if (!answer.steps.length) return h("p", { text: "This experiment has no steps." });
-  return h("div", {},
-    h("table", { class: "list targets" },
-      h("caption", { text: answer.targets.length
-        ? `${answer.targets.length === 1 ? "1 target" : `${answer.targets.length} targets`} in all`
-        : "No step names a target" }),
-      h("thead", {}, h("tr", {}, ["Step", "Action", "Arguments", "Targets"].map((t) => h("th", { scope: "col", text: t })))),
-      h("tbody", {}, answer.steps.map((step) => h("tr", {},
-        h("th", { scope: "row", text: `${STEP_SECTIONS[step.section]} ${step.index + 1}${step.step ? `: ${step.step}` : ""}` }),
-        h("td", {}, h("code", { text: step.do })),
-        h("td", {}, h("code", { class: "arguments", text: JSON.stringify(step.where) })),
-        h("td", {},
-          step.problem ? h("p", { class: "field-error", text: `Cannot tell: ${step.problem}` })
-            : step.changes === false ? "None (a probe: it changes nothing)"
-              : step.targets.length ? h("ul", { class: "target-list" }, step.targets.map((t) => h("li", {}, h("code", { text: t }))))
-                : "None declared by its module"))))));
 }
 
 function openLog(key) {
