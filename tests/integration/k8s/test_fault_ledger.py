@@ -38,24 +38,40 @@ def _policies(cluster: LoopbackCluster) -> list[str]:
     ]
 
 
+def _route_faults(cluster: LoopbackCluster) -> list[Any]:
+    found = cluster.find(
+        "virtualservices", "reviews", "default", group="networking.istio.io"
+    )
+    assert found is not None
+    return [route.get("fault") for route in found["spec"]["http"]]
+
+
 def test_fault_left_by_the_post_steps_fails_the_trial_and_revert_undoes_it(
     api: httpx.Client, store: Store, cluster: LoopbackCluster, token_file: Path
 ) -> None:
     access = _access(cluster, token_file)
     cluster.apply(manifests.deployment("web", replicas=3))
+    cluster.apply(manifests.virtual_service("reviews", hosts=("reviews", "ratings")))
+    routes = [{"destination": {"host": "reviews", "subset": "v1"}}]
+    istio = {**access, "virtual_service_name": "reviews", "routes": routes}
 
     trial = run_steps(
         api,
         step("k8s.deny_all_ingress", {**access, "label_selectors": {"app": "web"}}),
         step("k8s.scale_deployment", {**access, "name": "web", "replicas": 0}),
+        step("istio.add_delay_fault", {**istio, "fixed_delay": "1s"}),
         # Undoes the scale only: the policy is left behind.
         post_steps=(
             step("k8s.scale_deployment", {**access, "name": "web", "replicas": 3}),
         ),
     )
 
-    assert trial["status"] == "Failed", trial["trial_record"]["results"]
-    (residual,) = trial["residual_faults"]
+    assert trial["status"] == "Failed", trial["trial_record"]
+    residual, istio_fault = trial["residual_faults"]
+    assert istio_fault["what"].startswith(
+        "virtual service 'reviews' in namespace 'default': add delay fault"
+    )
+    assert _route_faults(cluster)[0] is not None
     assert residual["what"] == (
         "network policy 'chaostoolkit-deny-all-ingress' created in namespace 'default'"
     )
@@ -68,7 +84,7 @@ def test_fault_left_by_the_post_steps_fails_the_trial_and_revert_undoes_it(
     assert "kallisti revert" in results
     assert _policies(cluster) == ["chaostoolkit-deny-all-ingress"]
     states = sorted(e.state.value for e in store.ledger.entries(trial["id"]))
-    assert states == ["cleared", "residual"]
+    assert states == ["cleared", "residual", "residual"]
     # No credential in the ledger: the token file's path is the step's, not here.
     assert all("credentials" not in e.undo for e in store.ledger.entries(trial["id"]))
 
@@ -76,14 +92,16 @@ def test_fault_left_by_the_post_steps_fails_the_trial_and_revert_undoes_it(
 
     assert reverted.status_code == 200, reverted.text
     answer = reverted.json()
-    assert [r["what"] for r in answer["reverted"]] == [residual["what"]]
+    reverted_faults = [r["what"] for r in answer["reverted"]]
+    assert reverted_faults == [residual["what"], istio_fault["what"]]
     assert answer["failed"] == [] and answer["residual_faults"] == []
     assert _policies(cluster) == []
+    assert _route_faults(cluster) == [None, None]
     # The trial stays as it ended; the ledger says the fault is reverted.
     after = api.get(f"/api/v1/trial/{trial['id']}").json()
     assert after["residual_faults"] == trial["residual_faults"]
     states = sorted(e.state.value for e in store.ledger.entries(trial["id"]))
-    assert states == ["cleared", "reverted"]
+    assert states == ["cleared", "reverted", "reverted"]
     again = api.post(f"/api/v1/trial/{trial['id']}/revert").json()
     assert again["reverted"] == again["failed"] == again["already_clear"] == []
     audit = api.get("/api/v1/audit", params={"target_id": trial["id"]}).json()
