@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, event
 
 from kallisti.store import Store
-from kallisti.worker.batch import WriteBatch
+from kallisti.store.batch import WriteBatch
 
 
 @pytest.fixture

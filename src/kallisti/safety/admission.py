@@ -23,7 +23,7 @@ from kallisti.domain.templating import Templates
 from kallisti.modules.registry import ModuleRegistry
 from kallisti.settings import Settings
 from kallisti.store import Store
-from kallisti.store.safety import halted, open_blackout, take_leases
+from kallisti.store.safety import may_start, take_leases
 from kallisti.store.tables import trials
 
 __all__ = ["Admission"]
@@ -48,9 +48,7 @@ class Admission:
 
     def may_claim(self, conn: Connection, now: datetime) -> bool:
         """Tell whether any trial may start now (no halt, no blackout window)."""
-        if halted(conn).halted:
-            return False
-        return open_blackout(conn, now, self._settings.blackout_windows) is None
+        return may_start(conn, now, self._settings.blackout_windows)
 
     def admit(self, conn: Connection, rows: Sequence[Any], now: datetime) -> list[Any]:
         """The claimed rows that may run now; the others go back to waiting."""

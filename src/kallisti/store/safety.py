@@ -42,6 +42,7 @@ __all__ = [
     "LeaseHolder",
     "SafetyRepository",
     "halted",
+    "may_start",
     "open_blackout",
     "release_leases",
     "take_leases",
@@ -85,6 +86,18 @@ def open_blackout(
     row = _switch(conn)
     stored = _WINDOWS.validate_python(row.blackout_windows) if row else []
     return open_window([*stored, *configured], now)
+
+
+def may_start(
+    conn: Connection, now: datetime, configured: Sequence[BlackoutWindow] = ()
+) -> bool:
+    """Whether a trial may start at `now`: not halted, no blackout window open
+    (one read of the switch: an idle worker asks at every poll)."""
+    row = _switch(conn)
+    if row is not None and row.halted:
+        return False
+    stored = _WINDOWS.validate_python(row.blackout_windows) if row else []
+    return open_window([*stored, *configured], now) is None
 
 
 class SafetyRepository(Repository):

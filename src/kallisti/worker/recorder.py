@@ -23,7 +23,7 @@ from kallisti.domain.safety import StopCause
 from kallisti.engine.plan import StopSignal
 from kallisti.store import Store
 from kallisti.store import claim as queries
-from kallisti.worker.batch import WriteBatch
+from kallisti.store.batch import WriteBatch
 
 __all__ = ["StoreRecorder"]
 

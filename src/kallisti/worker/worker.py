@@ -27,9 +27,9 @@ from kallisti.safety import Admission, effective_max_duration
 from kallisti.settings import Settings
 from kallisti.store import Store
 from kallisti.store import claim as queries
+from kallisti.store.batch import WriteBatch
 from kallisti.store.wakeups import STOP_REQUESTED, TRIAL_CREATED, WakeupListener
 from kallisti.store.workers import WorkerBeat
-from kallisti.worker.batch import WriteBatch
 from kallisti.worker.recorder import StoreRecorder
 from kallisti.worker.scheduler import ScheduleFirer
 

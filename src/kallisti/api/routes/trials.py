@@ -61,25 +61,31 @@ def list_trials(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TrialPublic)
 async def create_trial(body: TrialCreate, state: State, caller: Operator) -> Response:
     """Start a trial: it is recorded `Scheduled` and a worker picks it up."""
-    trial = await run_in_threadpool(_create_trial, state, body, caller)
+    request = body
+    if state.trial_rate_limit is not None or state.trial_creation_hooks:
+        request = await run_in_threadpool(_checked_request, state, body, caller)
+    trial = await state.trial_writes.write(
+        "create",
+        lambda conn: state.store.trials.create(
+            request,
+            initiated_by=caller.user_id,
+            initiated_from=request.initiated_from or "api",
+            scope=state.scope_of(caller),
+            conn=conn,
+        ),
+    )
     state.notify_trial_created()
     return model_response(masked_trial(trial), status.HTTP_201_CREATED)
 
 
-def _create_trial(
+def _checked_request(
     state: ServiceState, body: TrialCreate, caller: Principal
-) -> TrialPublic:
-    user = caller.user_id
+) -> TrialCreate:
+    """The request once the rate limit admits it and the creation hooks (the
+    operator's code, which may block) have seen it."""
     if state.trial_rate_limit is not None:
-        state.trial_rate_limit.check(state.store.limits, user)
-    # Creation hooks are the operator's code and may block: same thread as the write.
-    request = state.trial_creation_hooks.apply(body)
-    return state.store.trials.create(
-        request,
-        initiated_by=user,
-        initiated_from=request.initiated_from or "api",
-        scope=state.scope_of(caller),
-    )
+        state.trial_rate_limit.check(state.store.limits, caller.user_id)
+    return state.trial_creation_hooks.apply(body)
 
 
 @router.get("/{trial_id}", response_model=TrialPublic)

@@ -1,8 +1,8 @@
-"""Committing the record writes and closes of many trials together.
+"""Committing the small writes of many trials together.
 
 SQLite takes one writer at a time: a burst of trials queues hundreds of small
-transactions (each trial's record writes and its close) on that lock, and each
-waits for all before it. Here the writes that arrive while one transaction
+transactions (each trial's creation, record writes and close) on that lock,
+and each waits for all before it. Here the writes that arrive while one transaction
 commits share the next one. Each caller still returns only once its own write
 is committed, or raises: what a recorder guarantees is unchanged.
 """
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from kallisti.store import Store
+from kallisti.store.store import Store
 
 __all__ = ["WriteBatch"]
 
@@ -46,8 +46,8 @@ class WriteBatch:
         self._drainer: asyncio.Task[None] | None = None
 
     async def write(self, work: str, write: Callable[[Connection], T]) -> T:
-        """Commit `write(conn)` and return its result; `work` names it for the
-        worker's heartbeat (record, close)."""
+        """Commit `write(conn)` and return its result, or raise what it raised;
+        `work` names it for the worker's heartbeat (record, close)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((work, write, future))
         if self._drainer is None or self._drainer.done():
