@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -83,6 +84,17 @@ def _fill(path: str) -> str:
     return re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), path)
 
 
+def _answer(
+    client: httpx.Client, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
+    """The answer's status and headers, and its body unless it is an event
+    stream (those stay open for a minute)."""
+    with client.stream(method, url, **kwargs) as answer:
+        if not answer.headers.get("content-type", "").startswith("text/event-stream"):
+            answer.read()
+        return answer
+
+
 def test_no_route_is_reachable_without_the_role_it_needs(
     secured_service: ServiceThread,
     secured: httpx.Client,
@@ -100,7 +112,7 @@ def test_no_route_is_reachable_without_the_role_it_needs(
             permission = declared[(method.upper(), path)]
             assert permission is not None
             url = _fill(path)
-            anonymous = secured.request(method, url)
+            anonymous = _answer(secured, method, url)
             if permission is Permission.PUBLIC:
                 assert anonymous.status_code not in (401, 403), (method, path)
                 continue
@@ -108,7 +120,7 @@ def test_no_route_is_reachable_without_the_role_it_needs(
             assert anonymous.headers["www-authenticate"].startswith("Bearer")
             for role, token in tokens.items():
                 # No body: a permitted write answers 400/404, never changes state.
-                answer = secured.request(method, url, headers=_bearer(token))
+                answer = _answer(secured, method, url, headers=_bearer(token))
                 if role in GRANTED[permission]:
                     assert answer.status_code not in (401, 403), (method, path, role)
                 else:
