@@ -377,6 +377,20 @@ def _canonical_uuid(value: str | None) -> str | None:
     return str(uuid.UUID(value))
 
 
+_LIST_ORDER = (trials.c.created_at, trials.c.id)
+
+
+def _default_list() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+    """The unfiltered list, a page of it (`:offset`, `:limit`) and its count."""
+    conditions = _trial_conditions(TrialFilter(), "")
+    query = sa.select(*_PLAIN_COLUMNS).where(*conditions).order_by(*_LIST_ORDER)
+    return (
+        query,
+        query.offset(sa.bindparam("offset")).limit(sa.bindparam("limit")),
+        sa.select(sa.func.count()).select_from(trials).where(*conditions),
+    )
+
+
 PlainTrials = list[dict[str, Any]]
 """Trials as `TrialRepository.list_plain` gives them."""
 
@@ -536,22 +550,26 @@ class TrialRepository(Repository):
         """`list`, each trial a plain dict with `TrialPublic`'s fields in its
         order (parameters templated into a secret's place masked): a list of
         10,000 is then written as JSON in one call instead of a model per row."""
-        conditions = _trial_conditions(where, self._engine.dialect.name)
-        query = (
-            sa.select(*_PLAIN_COLUMNS)
-            .where(*conditions)
-            .order_by(trials.c.created_at, trials.c.id)
-            .offset(page.offset)
-            .limit(page.limit)
-        )
+        whole = page.limit is None and page.offset == 0
+        if where == TrialFilter():
+            # The common list: statements built once, not a cache key per call.
+            query, paged, count = _ALL_PLAIN, _PAGE_PLAIN, _COUNT_ALL
+        else:
+            conditions = _trial_conditions(where, self._engine.dialect.name)
+            query = sa.select(*_PLAIN_COLUMNS).where(*conditions).order_by(*_LIST_ORDER)
+            paged = query.offset(sa.bindparam("offset")).limit(sa.bindparam("limit"))
+            count = sa.select(sa.func.count()).select_from(trials).where(*conditions)
         with self._read() as conn:
-            rows = [_plain_trial(row) for row in conn.execute(query)]
-            if page.limit is None and page.offset == 0:
-                total = len(rows)
+            if whole:
+                result = conn.execute(query)
+            elif page.limit is None:
+                result = conn.execute(query.offset(page.offset))
             else:
-                total = conn.execute(
-                    sa.select(sa.func.count()).select_from(trials).where(*conditions)
-                ).scalar_one()
+                result = conn.execute(
+                    paged, {"offset": page.offset, "limit": page.limit}
+                )
+            rows = [_plain_trial(row) for row in result]
+            total = len(rows) if whole else conn.execute(count).scalar_one()
         return rows, total
 
     def request_stop(
@@ -674,3 +692,6 @@ def _trial_conditions(where: TrialFilter, dialect: str) -> list[sa.ColumnElement
             )
         )
     return conditions
+
+
+_ALL_PLAIN, _PAGE_PLAIN, _COUNT_ALL = _default_list()
