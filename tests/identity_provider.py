@@ -8,16 +8,16 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from loopback_http import LoopbackServer, QuietHandler
 
 __all__ = ["AUDIENCE", "ISSUER", "IdentityProvider", "SigningKey"]
 
@@ -43,7 +43,7 @@ class SigningKey:
         self.jwk: dict[str, Any] = {**public, "kid": self.kid, "use": "sig"}
 
 
-class IdentityProvider:
+class IdentityProvider(LoopbackServer):
     """Serves `/jwks` on 127.0.0.1 and signs tokens with its keys."""
 
     def __init__(self) -> None:
@@ -56,7 +56,7 @@ class IdentityProvider:
         self.token_requests: list[dict[str, str]] = []
         provider = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path.startswith("/authorize"):
                     self._authorize()
@@ -131,22 +131,17 @@ class IdentityProvider:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def authorize_url(self) -> str:
         """OAuth2 authorization endpoint (implicit flow)."""
-        return f"http://127.0.0.1:{self._server.server_port}/authorize"
+        return f"{self.url}/authorize"
 
     @property
     def token_url(self) -> str:
         """OAuth2 token endpoint (authorization-code flow)."""
-        return f"http://127.0.0.1:{self._server.server_port}/token"
+        return f"{self.url}/token"
 
     def trade(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """Answer a token request as RFC 6749 and RFC 7636 say: a code is good
@@ -172,15 +167,7 @@ class IdentityProvider:
 
     @property
     def jwks_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/jwks"
-
-    def start(self) -> IdentityProvider:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.url}/jwks"
 
     def token(
         self,
