@@ -52,8 +52,8 @@ class ServiceState:
         self.access = access
         self.trial_creation_hooks = TrialCreationHooks(settings.trial_creation_hooks)
         self.trial_rate_limit = TrialRateLimit.from_setting(settings.rate_limit_trials)
-        # Trials posted at once are created in shared transactions.
-        self.trial_writes = WriteBatch(store)
+        # Experiments and trials posted at once are created in shared transactions.
+        self.writes = WriteBatch(store)
         # An in-process worker listens here so it need not wait for its next poll.
         self.trial_created_hooks: list[Callable[[], None]] = []
         self.stop_requested_hooks: list[Callable[[], None]] = []

@@ -87,14 +87,19 @@ class _DataOnlyEnvironment(ImmutableSandboxedEnvironment):
         return self.undefined(obj=obj, name=argument)
 
 
+# One environment for every template: it holds no parameters (they are given
+# at render time), and building one costs more than checking a whole step.
+_ENVIRONMENT = _DataOnlyEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+)
+
+
 class Templates:
     """Parses and renders step templates with one set of parameters."""
 
     def __init__(self, parameters: Mapping[str, Any] | None = None) -> None:
         self._parameters = dict(parameters or {})
-        self._env = _DataOnlyEnvironment(
-            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-        )
+        self._env = _ENVIRONMENT
 
     def _parse(self, text: str, path: str) -> nodes.Template:
         try:

@@ -6,7 +6,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
-from starlette.concurrency import run_in_threadpool
 
 from kallisti.api.deps import Editor, PageQuery, State, Viewer
 from kallisti.api.masking import masked_experiment
@@ -40,8 +39,9 @@ async def create_experiment(
     `warnings` lists what would fail when a trial runs it. 403 when its
     metadata label is not one of the caller's scopes."""
     state.access.check_labels(caller, body.metadata)
-    experiment = await run_in_threadpool(
-        state.store.experiments.create, body, created_by=caller.user_id
+    experiment = await state.writes.write(
+        "create",
+        lambda conn: state.store.experiments.create(body, caller.user_id, conn),
     )
     checked = checker.checked(masked_experiment(experiment))
     return model_response(checked, status.HTTP_201_CREATED)

@@ -64,7 +64,7 @@ async def create_trial(body: TrialCreate, state: State, caller: Operator) -> Res
     request = body
     if state.trial_rate_limit is not None or state.trial_creation_hooks:
         request = await run_in_threadpool(_checked_request, state, body, caller)
-    trial = await state.trial_writes.write(
+    trial = await state.writes.write(
         "create",
         lambda conn: state.store.trials.create(
             request,

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
-from kallisti.api.deps import State, Viewer
+from kallisti.api.deps import ServiceState, State, Viewer
 from kallisti.domain.models import ExperimentCreate, ExperimentPublic
 from kallisti.domain.schedules import SchedulePublic
 from kallisti.modules.checks import Checks
@@ -84,7 +85,17 @@ class ExperimentChecker(Checks):
         )
 
 
-def _checker(request: Request, state: State) -> ExperimentChecker:
+async def _checker(request: Request, state: State) -> ExperimentChecker:
+    # A coroutine: once built, handing out the checker needs no thread.
+    checker: ExperimentChecker | None = getattr(
+        request.app.state, "kallisti_checker", None
+    )
+    if checker is None:
+        checker = await run_in_threadpool(_build_checker, request, state)
+    return checker
+
+
+def _build_checker(request: Request, state: ServiceState) -> ExperimentChecker:
     # Built once per application, when first needed (it imports the modules).
     with _lock:
         checker: ExperimentChecker | None = getattr(
