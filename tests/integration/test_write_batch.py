@@ -4,6 +4,7 @@ still gets its own result once committed, and one failing write fails no other."
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,3 +77,20 @@ async def test_a_failing_write_fails_alone_and_the_others_are_committed(
     assert isinstance(results[1], RuntimeError)
     assert all(isinstance(r, int) for i, r in enumerate(results) if i != 1)
     assert sorted(_bodies(sqlite_store)) == ["first", "second", "third"]
+
+
+_CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="")
+
+
+async def test_each_write_sees_its_own_callers_context(sqlite_store: Store) -> None:
+    # The audit trail reads the API call's actor and request id from the
+    # context: a write drained by another caller's task must still see its own.
+    batch = WriteBatch(sqlite_store)
+
+    async def write_as(caller: str) -> str:
+        _CALLER.set(caller)
+        return await batch.write("record", lambda _conn: _CALLER.get())
+
+    seen = await asyncio.gather(*(write_as(f"caller {n}") for n in range(20)))
+
+    assert seen == [f"caller {n}" for n in range(20)]

@@ -85,14 +85,17 @@ def create_app(
     store.safety.configured_windows = tuple(settings.blackout_windows)
 
     api = APIRouter(prefix=API_PREFIX)
+    # Routes are matched in this order, one by one: the busiest come first,
+    # and a fixed path before the `{id}` path it would match
+    # (`/experiment/validate` before `/experiment/{experiment_id}`).
     for module in (
+        trials,
         validation,
         targets,
         experiments,
         schedules,
         all_schedules,
         schedule_preview,
-        trials,
         ledger,
         events,
         reports,

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from kallisti.domain.record import Clock, utc_now
-from kallisti.store.db import WRITE_OPTION, write_lock
+from kallisti.store.db import SINGLE_STATEMENT_OPTION, WRITE_OPTION, write_lock
 
 __all__ = ["Repository"]
 
@@ -21,6 +21,9 @@ class Repository:
     def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._single_reader = engine.execution_options(
+            **{SINGLE_STATEMENT_OPTION: True}
+        )
         self._clock = clock
 
     @contextmanager
@@ -31,4 +34,10 @@ class Repository:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         with self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _read_one_statement(self) -> Iterator[Connection]:
+        """A read that runs exactly one statement (a row by key)."""
+        with self._single_reader.connect() as conn:
             yield conn

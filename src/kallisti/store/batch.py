@@ -10,6 +10,7 @@ is committed, or raises: what a recorder guarantees is unchanged.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -25,7 +26,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Write = Callable[[Connection], Any]
-_Queued = tuple[str, Write, "asyncio.Future[Any]"]
+# Each write runs in a copy of its caller's context: what the caller set there
+# (the API call's actor and request id, which the audit trail records) is what
+# its write sees, whichever caller's task drains the batch.
+_Bound = tuple[contextvars.Context, Write]
+_Queued = tuple[str, _Bound, "asyncio.Future[Any]"]
 
 
 class WriteBatch:
@@ -49,7 +54,7 @@ class WriteBatch:
         """Commit `write(conn)` and return its result, or raise what it raised;
         `work` names it for the worker's heartbeat (record, close)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append((work, write, future))
+        self._queue.append((work, (contextvars.copy_context(), write), future))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())
         return await future
@@ -78,9 +83,9 @@ class WriteBatch:
             else:
                 _settle(future, result=result)
 
-    def _commit(self, writes: list[Write]) -> list[Any]:
+    def _commit(self, writes: list[_Bound]) -> list[Any]:
         with self._store.write() as conn:
-            return [write(conn) for write in writes]
+            return [context.run(write, conn) for context, write in writes]
 
 
 def _settle(

@@ -13,9 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-__all__ = ["create_db_engine", "write_lock"]
+__all__ = ["SINGLE_STATEMENT_OPTION", "WRITE_OPTION", "create_db_engine", "write_lock"]
 
 WRITE_OPTION = "kallisti_write"
+# A read of one statement needs no transaction of its own: SQLite runs each
+# statement atomically, and skipping BEGIN saves a round through the driver.
+SINGLE_STATEMENT_OPTION = "kallisti_single_statement"
 
 # SQLite admits one writer at a time, and a thread that finds the write lock
 # taken sleeps in SQLite's busy handler (1, 2, 5, ... 100 ms) instead of waking
@@ -99,9 +102,10 @@ def _sqlite_engine(url: str) -> Engine:
         # A write transaction takes the write lock up front (BEGIN IMMEDIATE):
         # upgrading a read lock later can fail with "database is locked" no
         # matter how long busy_timeout is.
-        if connection.get_execution_options().get(WRITE_OPTION):
+        options = connection.get_execution_options()
+        if options.get(WRITE_OPTION):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
+        elif not options.get(SINGLE_STATEMENT_OPTION):
             connection.exec_driver_sql("BEGIN")
 
     return engine

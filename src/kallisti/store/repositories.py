@@ -133,7 +133,7 @@ class ExperimentRepository(Repository):
         """Return an experiment, also a deleted one (as Kallisti: by id, deleted
         experiments stay readable); raises `NotFound`, also when it is out of
         `scope`."""
-        with self._read() as conn:
+        with self._read_one_statement() as conn:
             row = conn.execute(*_by_id(experiment_id)).mappings().first()
         if row is None or (scope is not None and not scope.admits(row["metadata"])):
             raise NotFound("Experiment", experiment_id)
@@ -514,7 +514,7 @@ class TrialRepository(Repository):
     def get(self, trial_id: uuid.UUID, scope: LabelScope | None = None) -> TrialPublic:
         """Return a trial, also one of a deleted experiment; raises `NotFound`,
         also when its experiment is out of `scope`."""
-        with self._read() as conn:
+        with self._read_one_statement() as conn:
             if scope is None:
                 row = (
                     conn.execute(_TRIAL_BY_ID, {"trial_id": str(trial_id)})
