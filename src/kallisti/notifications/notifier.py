@@ -120,10 +120,13 @@ class TrialNotifier:
     async def _notify(self, trial_id: uuid.UUID) -> None:
         extra = {"trial_id": str(trial_id), "action": "notify"}
         try:
-            trial, name, targets = await self._store.run(self._load, trial_id)
+            loaded = await self._store.run(self._load, trial_id)
         except Exception:
             logger.exception("cannot read the completed trial to notify", extra=extra)
             return
+        if loaded is None:
+            return
+        trial, name, targets = loaded
         if targets.emails:
             self._spawn(self._send_email(trial, name, targets.emails), trial_id)
         if targets.webhooks:
@@ -136,10 +139,14 @@ class TrialNotifier:
 
     def _load(
         self, trial_id: uuid.UUID
-    ) -> tuple[TrialPublic, str, NotificationSettings]:
+    ) -> tuple[TrialPublic, str, NotificationSettings] | None:
+        """The trial, its experiment's name and where to send them; None when
+        nobody is to hear of it (most trials: no need to read the trial)."""
+        targets = self._repository.get()
+        if not (targets.emails or targets.webhooks or len(self._observers)):
+            return None
         trial = self._store.trials.get(trial_id)
-        name = self._repository.experiment_name_of(trial_id)
-        return trial, name, self._repository.get()
+        return trial, self._repository.experiment_name_of(trial_id), targets
 
     async def _send_email(
         self, trial: TrialPublic, name: str, emails: list[str]
