@@ -18,7 +18,7 @@ from kallisti.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from identity_provider import AUDIENCE, ISSUER, IdentityProvider
+from identity_provider import IdentityProvider
 from support import (
     ProbeTarget,
     ServiceThread,
@@ -90,13 +90,27 @@ def secured_service(
             database_urls[backend],
             run_worker=False,
             auth_jwt_token_url="http://127.0.0.1:9/token",
-            auth_jwks_url=identity_provider.jwks_url,
-            auth_jwt_audience=AUDIENCE,
-            auth_jwt_issuer=ISSUER,
-            auth_roles_claim="roles",
+            **identity_provider.service_auth(),
         )
         _services[name] = ServiceThread(settings).start()
     return _services[name]
+
+
+@pytest.fixture
+def idle_store(backend: str, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store on the backend under test that no worker serves: its
+    trials stay Scheduled unless the test claims them as a worker would."""
+    url = (
+        f"sqlite:///{tmp_path}/idle.db"
+        if backend == "sqlite"
+        else create_postgres_database()
+    )
+    store = Store(url)
+    store.migrate()
+    yield store
+    store.close()
+    if backend == "postgresql":
+        drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -133,6 +133,17 @@ class IdentityProvider(LoopbackServer):
 
         super().__init__(Handler)
 
+    def service_auth(self, **overrides: Any) -> dict[str, Any]:
+        """The `Settings` that turn access control on against this provider:
+        its JWKS, audience and issuer, roles in the `roles` claim."""
+        return {
+            "auth_jwks_url": self.jwks_url,
+            "auth_jwt_audience": AUDIENCE,
+            "auth_jwt_issuer": ISSUER,
+            "auth_roles_claim": "roles",
+            **overrides,
+        }
+
     @property
     def authorize_url(self) -> str:
         """OAuth2 authorization endpoint (implicit flow)."""

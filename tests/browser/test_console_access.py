@@ -11,7 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from console_page import SCREENSHOTS, Console, ExperimentMaker
 from playwright.sync_api import Browser, Page, expect
 
-from identity_provider import AUDIENCE, ISSUER, IdentityProvider
+from identity_provider import IdentityProvider
 from support import ServiceThread, running_service, service_settings
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -98,10 +98,7 @@ def oauth2_service(
         auth_flow="implicit",
         auth_url=identity_provider.authorize_url,
         auth_client_id="kallisti-console",
-        auth_jwks_url=identity_provider.jwks_url,
-        auth_jwt_audience=AUDIENCE,
-        auth_jwt_issuer=ISSUER,
-        auth_roles_claim="roles",
+        **identity_provider.service_auth(),
     )
     with running_service(settings) as thread:
         yield thread
@@ -143,10 +140,7 @@ def code_flow_service(
         auth_url=identity_provider.authorize_url,
         auth_jwt_token_url=identity_provider.token_url,
         auth_client_id="kallisti-console",
-        auth_jwks_url=identity_provider.jwks_url,
-        auth_jwt_audience=AUDIENCE,
-        auth_jwt_issuer=ISSUER,
-        auth_roles_claim="roles",
+        **identity_provider.service_auth(),
     )
     with running_service(settings) as thread:
         yield thread

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from identity_provider import AUDIENCE, ISSUER, IdentityProvider
+from identity_provider import IdentityProvider
 from support import ServiceThread, running_service, service_settings
 
 
@@ -30,10 +30,7 @@ def code_service(
         auth_jwt_token_url=identity_provider.token_url,
         auth_client_id="kallisti-console",
         auth_client_secret="console-client-secret",
-        auth_jwks_url=identity_provider.jwks_url,
-        auth_jwt_audience=AUDIENCE,
-        auth_jwt_issuer=ISSUER,
-        auth_roles_claim="roles",
+        **identity_provider.service_auth(),
     )
     with running_service(settings) as thread:
         yield thread

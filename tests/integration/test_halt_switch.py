@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -168,22 +167,6 @@ def test_a_halt_made_by_another_process_is_pushed_to_open_streams(
         "cli-user",
     )
     assert lifted["halted"] is False
-
-
-@pytest.fixture
-def idle_store(backend: str, tmp_path: Path) -> Iterator[Store]:
-    """A store no worker serves: its trials stay Scheduled."""
-    url = (
-        f"sqlite:///{tmp_path}/idle.db"
-        if backend == "sqlite"
-        else create_postgres_database()
-    )
-    store = Store(url)
-    store.migrate()
-    yield store
-    store.close()
-    if backend == "postgresql":
-        drop_postgres_database(url)
 
 
 def test_halt_ends_scheduled_trials_at_once_and_refuses_new_ones(

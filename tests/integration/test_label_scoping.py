@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from identity_provider import AUDIENCE, ISSUER, IdentityProvider
+from identity_provider import IdentityProvider
 from support import ServiceThread, running_service, service_settings
 
 LONG_WAIT = {"step": "Wait", "do": "cm.wait", "where": {"time_in_seconds": 30}}
@@ -31,10 +31,7 @@ def scoped(
         database_urls[backend],
         run_worker=False,
         auth_jwt_token_url="http://127.0.0.1:9/token",
-        auth_jwks_url=identity_provider.jwks_url,
-        auth_jwt_audience=AUDIENCE,
-        auth_jwt_issuer=ISSUER,
-        auth_roles_claim="roles",
+        **identity_provider.service_auth(),
         auth_scope_label="team",
     )
     with running_service(settings) as service:

@@ -5,12 +5,8 @@ its worker's lease."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from kallisti.domain.models import ExperimentCreate, TrialCreate, TrialStatus
 from kallisti.modules import ModuleRegistry
@@ -18,23 +14,6 @@ from kallisti.safety import Admission
 from kallisti.settings import Settings
 from kallisti.store import Store
 from kallisti.store import claim as queries
-from support import create_postgres_database, drop_postgres_database
-
-
-@pytest.fixture
-def idle_store(backend: str, tmp_path: Path) -> Iterator[Store]:
-    """A store no worker serves: the test claims as a worker would."""
-    url = (
-        f"sqlite:///{tmp_path}/leases.db"
-        if backend == "sqlite"
-        else create_postgres_database()
-    )
-    store = Store(url)
-    store.migrate()
-    yield store
-    store.close()
-    if backend == "postgresql":
-        drop_postgres_database(url)
 
 
 def _trial(store: Store) -> str:
