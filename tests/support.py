@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,7 +31,9 @@ __all__ = [
     "ServiceThread",
     "create_postgres_database",
     "drop_postgres_database",
+    "end_processes",
     "service_settings",
+    "start_serve",
     "wait_for_trial",
 ]
 
@@ -207,3 +211,43 @@ def running_service(settings: Settings) -> Iterator[ServiceThread]:
         yield thread
     finally:
         thread.stop()
+
+
+def start_serve(
+    args: Sequence[str], env: Mapping[str, str]
+) -> tuple[subprocess.Popen[bytes], str, bytes]:
+    """Start a real `kallisti serve` with `args`; return the process, the URL it
+    serves on and what it printed until then. The rest of its output stays on
+    `process.stdout` for the caller to read (or drain, for a long run)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kallisti", "serve", *args],
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    seen: list[bytes] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        seen.append(line)
+        if b"Uvicorn running on " in line:
+            url = line.split(b"Uvicorn running on ")[1].split()[0].decode()
+            return process, url, b"".join(seen)
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError(b"".join(seen).decode())
+
+
+def end_processes(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process still running, then wait for all (SIGKILL after 30 s)."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

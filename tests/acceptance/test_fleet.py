@@ -29,6 +29,7 @@ from support import (
     ProbeTarget,
     create_postgres_database,
     drop_postgres_database,
+    end_processes,
 )
 
 LEASE_SECONDS = 3.0
@@ -99,15 +100,7 @@ class Fleet:
         return (self.logs / f"worker-{index}.log").read_text().count("running trial")
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_processes(self.processes)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from hostile_targets import StreamingTarget
-from support import wait_for_trial
+from support import start_serve, wait_for_trial
 
 KALLISTI = [sys.executable, "-m", "kallisti"]
 MIB = 1024 * 1024
@@ -33,26 +32,6 @@ def _rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError(f"no VmRSS for process {pid}")
-
-
-def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    process = subprocess.Popen(
-        [*KALLISTI, "serve", "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    seen: list[bytes] = []
-    while True:
-        line = process.stdout.readline()
-        seen.append(line)
-        if b"Uvicorn running on " in line:
-            # Keep reading, so that a full pipe never blocks the server.
-            threading.Thread(target=process.stdout.read, daemon=True).start()
-            return process, line.split(b"Uvicorn running on ")[1].split()[0].decode()
-        if not line:
-            raise AssertionError(b"".join(seen).decode())
 
 
 def _run_trial(api: httpx.Client, url: str) -> dict[str, object]:
@@ -80,7 +59,10 @@ def test_memory_returns_near_idle_after_a_trial_reads_a_1_gb_answer(
         "KALLISTI_DATABASE_URL": f"sqlite:///{tmp_path / 'kallisti.db'}",
         "KALLISTI_POLL_INTERVAL_SECONDS": "0.05",
     }
-    process, url = _serve(env)
+    process, url, _ = start_serve(["--port", "0"], env)
+    # Keep reading, so that a full pipe never blocks the server.
+    assert process.stdout is not None
+    threading.Thread(target=process.stdout.read, daemon=True).start()
     try:
         with httpx.Client(base_url=url, timeout=30) as api:
             # Idle: started and answering, no experiment yet (as an operator

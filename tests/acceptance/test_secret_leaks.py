@@ -12,8 +12,6 @@ import base64
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,12 @@ import sqlalchemy as sa
 
 from clock_and_receivers import WebhookReceiver
 from hostile_targets import EchoTarget
-from support import create_postgres_database, drop_postgres_database, wait_for_trial
+from support import (
+    create_postgres_database,
+    drop_postgres_database,
+    start_serve,
+    wait_for_trial,
+)
 
 SECRETS = {
     "credential username": "LeakUser7f3a",
@@ -150,28 +153,6 @@ def _experiment(echo: EchoTarget, token_path: Path) -> dict[str, Any]:
     }
 
 
-def _start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kallisti", "serve", "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 60
-    seen: list[bytes] = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        seen.append(line)
-        if b"Uvicorn running on " in line:
-            url = line.split(b"Uvicorn running on ")[1].split()[0].decode()
-            return process, url
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError(b"".join(seen).decode())
-
-
 def test_a_secret_planted_anywhere_is_found_nowhere(
     database_url: str,
     echo: EchoTarget,
@@ -189,7 +170,7 @@ def test_a_secret_planted_anywhere_is_found_nowhere(
         "LEAK_TEST_USER": s["credential username"],
         "LEAK_TEST_PASSWORD": s["credential password"],
     }
-    process, url = _start(env)
+    process, url, started = start_serve(["--port", "0"], env)
     answers: dict[str, str] = {}
     try:
         with httpx.Client(base_url=url, timeout=30) as api:
@@ -273,7 +254,8 @@ def test_a_secret_planted_anywhere_is_found_nowhere(
             )
     finally:
         process.send_signal(signal.SIGTERM)
-        server_log = process.communicate(timeout=60)[0].decode(errors="replace")
+        rest = process.communicate(timeout=60)[0]
+        server_log = (started + rest).decode(errors="replace")
 
     engine = sa.create_engine(database_url)
     try:

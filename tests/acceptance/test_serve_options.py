@@ -7,35 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from support import ProbeTarget, wait_for_trial
+from support import ProbeTarget, start_serve, wait_for_trial
 
 KALLISTI = [sys.executable, "-m", "kallisti"]
-
-
-def _serve(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    process = subprocess.Popen(
-        [*KALLISTI, "serve", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 60
-    seen: list[bytes] = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        seen.append(line)
-        if b"Uvicorn running on " in line:
-            return process, line.split(b"Uvicorn running on ")[1].split()[0].decode()
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError(b"".join(seen).decode())
 
 
 def test_serve_without_a_worker_on_another_loopback_address(
@@ -46,7 +24,9 @@ def test_serve_without_a_worker_on_another_loopback_address(
         "KALLISTI_DATABASE_URL": f"sqlite:///{tmp_path / 'kallisti.db'}",
         "KALLISTI_POLL_INTERVAL_SECONDS": "0.05",
     }
-    server, url = _serve(["--host", "127.0.0.2", "--port", "0", "--no-worker"], env)
+    server, url, _ = start_serve(
+        ["--host", "127.0.0.2", "--port", "0", "--no-worker"], env
+    )
     worker: subprocess.Popen[bytes] | None = None
     try:
         assert url.startswith("http://127.0.0.2:")

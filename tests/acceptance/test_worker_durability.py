@@ -27,7 +27,12 @@ from kallisti.domain.record import result_lines
 from kallisti.store import Store
 from kallisti.store.tables import trials
 from kallisti.store.tables import workers as workers_table
-from support import ProbeTarget, create_postgres_database, drop_postgres_database
+from support import (
+    ProbeTarget,
+    create_postgres_database,
+    drop_postgres_database,
+    end_processes,
+)
 
 LEASE_SECONDS = 3.0
 
@@ -79,15 +84,7 @@ class WorkerProcesses:
         return process
 
     def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_processes(self.processes)
 
 
 @pytest.fixture
