@@ -18,6 +18,7 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -56,14 +57,16 @@ async def http_probe(
             f"Invalid method: {method}. HTTP Probe allows only GET and POST methods"
         )
     result = await _send(
-        url,
-        method,
-        request_body,
-        headers,
-        authentication,
-        timeout,
-        verify_tls,
-        max_response_bytes,
+        _HttpCall(
+            url,
+            method,
+            request_body,
+            headers,
+            authentication,
+            timeout,
+            verify_tls,
+            max_response_bytes,
+        ),
         step_context,
     )
     if result["status_code"] >= 400:
@@ -95,14 +98,16 @@ async def http_request(
             f"({', '.join(_REQUEST_METHODS)})"
         )
     return await _send(
-        url,
-        method,
-        request_body,
-        headers,
-        authentication,
-        timeout,
-        verify_tls,
-        max_response_bytes,
+        _HttpCall(
+            url,
+            method,
+            request_body,
+            headers,
+            authentication,
+            timeout,
+            verify_tls,
+            max_response_bytes,
+        ),
         step_context,
     )
 
@@ -121,73 +126,63 @@ async def wait(*, time_in_seconds: float) -> None:
     await asyncio.sleep(time_in_seconds)
 
 
-async def _send(
-    url: str,
-    method: str,
-    request_body: Any,
-    headers: Mapping[str, str] | None,
-    authentication: Mapping[str, Any] | None,
-    timeout: float,
-    verify_tls: bool,
-    max_response_bytes: int,
-    context: StepContext,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _HttpCall:
+    """One HTTP action's arguments, as the step gave them."""
+
+    url: Any
+    method: str
+    request_body: Any
+    headers: Mapping[str, str] | None
+    authentication: Mapping[str, Any] | None
+    timeout: Any
+    verify_tls: Any
+    max_response_bytes: Any
+
+
+async def _send(call: _HttpCall, context: StepContext) -> dict[str, Any]:
+    url = call.url
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidArguments(f"url must be an http:// or https:// URL, got {url!r}")
-    timeout = _positive_seconds(timeout)
-    verify_tls = _flag("verify_tls", verify_tls)
-    cap = _byte_cap(max_response_bytes)
+    checked = replace(
+        call,
+        timeout=_positive_seconds(call.timeout),
+        verify_tls=_flag("verify_tls", call.verify_tls),
+        max_response_bytes=_byte_cap(call.max_response_bytes),
+    )
     try:
         # A little grace, so that a target silent from the start is reported
         # by the client's own read time-out (it names what timed out).
-        async with asyncio.timeout(timeout + 0.25):
-            return await _exchange(
-                url,
-                method,
-                request_body,
-                headers,
-                authentication,
-                timeout,
-                verify_tls,
-                cap,
-                context,
-            )
+        async with asyncio.timeout(checked.timeout + 0.25):
+            return await _exchange(checked, context)
     except TimeoutError as err:
         raise StepFailed(
-            f"No complete answer from {url} within {timeout:g} seconds "
+            f"No complete answer from {url} within {checked.timeout:g} seconds "
             "(the whole call, body included)."
         ) from err
 
 
-async def _exchange(
-    url: str,
-    method: str,
-    request_body: Any,
-    headers: Mapping[str, str] | None,
-    authentication: Mapping[str, Any] | None,
-    timeout: float,
-    verify_tls: bool,
-    cap: int,
-    context: StepContext,
-) -> dict[str, Any]:
-    request_headers = {str(k): str(v) for k, v in (headers or {}).items()}
+async def _exchange(call: _HttpCall, context: StepContext) -> dict[str, Any]:
+    """`call`, its arguments checked: send it and read the answer."""
+    url, timeout, cap = call.url, call.timeout, call.max_response_bytes
+    request_headers = {str(k): str(v) for k, v in (call.headers or {}).items()}
     content = None
-    if method in _BODY_METHODS and request_body is not None:
-        content = json.dumps(request_body)
+    if call.method in _BODY_METHODS and call.request_body is not None:
+        content = json.dumps(call.request_body)
         request_headers.setdefault("Content-Type", "application/json")
-    verify = context.tls if verify_tls else False
+    verify = context.tls if call.verify_tls else False
     # Redirects are followed, as Kallisti's (requests-based) probes did.
     async with httpx.AsyncClient(
         timeout=timeout, verify=verify, follow_redirects=True
     ) as client:
-        if authentication:
+        if call.authentication:
             request_headers.update(
-                await authorization_header(client, authentication, context)
+                await authorization_header(client, call.authentication, context)
             )
         started = time.perf_counter()
         try:
             async with client.stream(
-                method, url, content=content, headers=request_headers
+                call.method, url, content=content, headers=request_headers
             ) as response:
                 body, unread = await _read_capped(response, cap)
         except httpx.TimeoutException as err:
