@@ -12,10 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from identity_provider import IdentityProvider, SigningKey
-from kallisti.auth import Permission, declared_permission
+from kallisti.api.deps import Viewer
+from kallisti.auth import Permission, check_permissions_declared, declared_permission
 from support import ServiceThread
 
 ROLES = ("viewer", "operator", "editor", "admin")
@@ -64,6 +66,20 @@ def test_every_route_declares_a_permission(secured_service: ServiceThread) -> No
     undeclared = [op for op, p in _operations(secured_service).items() if p is None]
 
     assert undeclared == [], "declare Viewer/Operator/Editor/Admin/Anyone on these"
+
+
+def test_an_app_with_a_route_that_declares_no_permission_does_not_start() -> None:
+    app = FastAPI()
+
+    @app.get("/api/v1/declared")
+    def declared(_: Viewer) -> None: ...
+
+    @app.get("/api/v1/forgotten")
+    def forgotten() -> None: ...
+
+    with pytest.raises(TypeError, match=r"declare no permission.*/api/v1/forgotten"):
+        check_permissions_declared(app.routes)
+    check_permissions_declared(app.routes[:-1])
 
 
 def test_the_readme_role_table_matches_every_documented_route(

@@ -3,7 +3,7 @@
 Every route declares the permission it needs with exactly one of `Anyone`,
 `Viewer`, `Operator`, `Editor` or `Admin` (each also gives the caller); a test
 walks the OpenAPI document with every role and fails for a route that declared
-none. Routes that forget are admin-only at run time (fail closed).
+none, and an app with such a route refuses to start (fail closed).
 """
 
 from __future__ import annotations

@@ -14,7 +14,12 @@ from kallisti.domain.record import SECTIONS
 from kallisti.domain.secret_parameters import mask_parameters, secret_parameter_names
 from kallisti.domain.secrets import mask_secret_fields
 
-__all__ = ["masked_experiment", "masked_trial", "masked_trials_json"]
+__all__ = [
+    "masked_experiment",
+    "masked_trial",
+    "masked_trial_json",
+    "masked_trials_json",
+]
 
 
 def masked_experiment(experiment: ExperimentPublic) -> ExperimentPublic:
@@ -48,8 +53,22 @@ def masked_trials_json(trials: list[dict[str, Any]]) -> bytes:
     masked as `masked_trial` masks it: the same bytes as the models would give.
     The dicts are masked in place."""
     for trial in trials:
-        for field in _MASKED_TRIAL_FIELDS:
-            if trial[field]:
-                trial[field] = mask_secret_fields(trial[field])
+        _mask_plain_trial(trial)
+    return _plain_json(trials)
+
+
+def masked_trial_json(trial: dict[str, Any]) -> bytes:
+    """`masked_trials_json` of one plain trial (`TrialRepository.get_plain`)."""
+    _mask_plain_trial(trial)
+    return _plain_json(trial)
+
+
+def _mask_plain_trial(trial: dict[str, Any]) -> None:
+    for field in _MASKED_TRIAL_FIELDS:
+        if trial[field]:
+            trial[field] = mask_secret_fields(trial[field])
+
+
+def _plain_json(value: object) -> bytes:
     # As the models write them: NaN and infinities become null.
-    return pydantic_core.to_json(trials, inf_nan_mode="null")
+    return pydantic_core.to_json(value, inf_nan_mode="null")

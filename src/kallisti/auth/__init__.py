@@ -4,9 +4,9 @@ alias per permission (`kallisti.api.deps`)."""
 
 from kallisti.auth.access import AccessControl
 from kallisti.auth.dependencies import (
+    check_permissions_declared,
     declared_permission,
     requires,
-    undeclared_route_guard,
 )
 from kallisti.auth.errors import (
     AccessRefused,
@@ -28,7 +28,7 @@ __all__ = [
     "Principal",
     "RateLimited",
     "Role",
+    "check_permissions_declared",
     "declared_permission",
     "requires",
-    "undeclared_route_guard",
 ]

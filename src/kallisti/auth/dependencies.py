@@ -3,17 +3,19 @@
 `requires(permission)` builds the dependency; `kallisti.api.deps` names one
 `Annotated` alias per permission. Each dependency carries the permission it
 checks, so the app (and a test) can tell which routes declared one; a route
-that declared none is treated as admin-only (see `undeclared_route_guard`).
+that declared none stops the app from starting (`check_permissions_declared`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.routing import BaseRoute
 
 from kallisti.auth.access import AccessControl
 from kallisti.auth.principal import ANONYMOUS_USER, Permission, Principal
@@ -21,9 +23,9 @@ from kallisti.store.audit import AuditActor, current_actor
 
 __all__ = [
     "PERMISSION_ATTRIBUTE",
+    "check_permissions_declared",
     "declared_permission",
     "requires",
-    "undeclared_route_guard",
 ]
 
 PERMISSION_ATTRIBUTE = "kallisti_permission"
@@ -85,16 +87,21 @@ def declared_permission(route: object) -> Permission | None:
     return max(found, key=order.index)
 
 
-async def undeclared_route_guard(request: Request) -> None:
-    """App-wide dependency: a route that declared no permission is admin-only.
+def check_permissions_declared(routes: Iterable[BaseRoute]) -> None:
+    """Refuse to build an app with an API route that declared no permission.
 
-    Fails closed for routes added without an alias; the route-walk test fails
-    for them too, so they get fixed rather than relied on.
+    Checked once at start-up instead of on every request: a route without one
+    of the aliases would otherwise be served to anyone, so the app does not
+    start (the route-walk test names such routes too).
     """
-    access = _access(request)
-    route = request.scope.get("route")
-    if not access.enabled or getattr(route, "dependant", None) is None:
-        return
-    if declared_permission(route) is None:
-        principal = await run_in_threadpool(access.authenticate, request)
-        access.authorize(request, principal, Permission.ADMIN)
+    undeclared = [
+        f"{sorted(context.methods or ())} {context.path}"
+        for context in iter_route_contexts(list(routes))
+        if isinstance(context.original_route, APIRoute)
+        and declared_permission(context) is None
+    ]
+    if undeclared:
+        raise TypeError(
+            "These routes declare no permission; give each one of Anyone, Viewer, "
+            f"Operator, Editor or Admin: {', '.join(undeclared)}"
+        )

@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-__all__ = ["SINGLE_STATEMENT_OPTION", "WRITE_OPTION", "create_db_engine", "write_lock"]
+__all__ = [
+    "SINGLE_STATEMENT_OPTION",
+    "WRITE_OPTION",
+    "DriverQuery",
+    "create_db_engine",
+    "write_lock",
+]
 
 WRITE_OPTION = "kallisti_write"
 # A read of one statement needs no transaction of its own: SQLite runs each
@@ -109,3 +115,42 @@ def _sqlite_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+class DriverQuery:
+    """A SELECT compiled once for `engine` and run on a pooled connection of
+    the database driver itself; rows come as the driver gives them.
+
+    For the API's hottest reads, a row by key: SQLAlchemy's connection,
+    execution context and result objects cost several times what the database
+    takes to find the row (on SQLite about 110 µs against 15). Nothing is
+    converted on the way out (JSON and times are text on SQLite), so the
+    caller finishes the values itself.
+    """
+
+    def __init__(self, statement: sa.Select[Any], engine: Engine) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self._engine = engine
+        self._sql = str(compiled)
+        # The names of the positional parameters in order (SQLite's `?`);
+        # None where the driver takes them by name (PostgreSQL).
+        self._positions: list[str] | None = compiled.positiontup
+
+    def first(self, **parameters: Any) -> tuple[Any, ...] | None:
+        """The first row for these parameters, or None."""
+        values: tuple[Any, ...] | dict[str, Any] = (
+            parameters
+            if self._positions is None
+            else tuple(parameters[name] for name in self._positions)
+        )
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._sql, values)
+                row: tuple[Any, ...] | None = cursor.fetchone()
+                return row
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool, its transaction rolled back

@@ -30,6 +30,7 @@ from kallisti.domain.secret_parameters import mask_parameters, secret_parameter_
 from kallisti.domain.secrets import restore_masked
 from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
+from kallisti.store.db import DriverQuery
 from kallisti.store.scoping import LabelScope, experiment_in_scope
 from kallisti.store.tables import UTCDateTime, experiments, trials
 from kallisti.store.wakeups import STOP_REQUESTED, TRIAL_CREATED, notify
@@ -321,9 +322,6 @@ _TRIAL_COLUMNS = (
 )
 
 
-_TRIAL_BY_ID = sa.select(*_TRIAL_COLUMNS).where(trials.c.id == sa.bindparam("trial_id"))
-
-
 def _trial(row: Mapping[str, Any] | sa.RowMapping) -> TrialPublic:
     """The trial as readers see it: parameters templated into a secret's place
     are masked (the worker reads the row itself)."""
@@ -433,6 +431,7 @@ class TrialRepository(Repository):
         super().__init__(engine, clock)
         self.before_create: list[Callable[[Connection], None]] = []
         """Run in the creating transaction; may refuse (the halt switch)."""
+        self._by_id = DriverQuery(_PLAIN_BY_ID, engine)
 
     def create(
         self,
@@ -514,25 +513,23 @@ class TrialRepository(Repository):
     def get(self, trial_id: uuid.UUID, scope: LabelScope | None = None) -> TrialPublic:
         """Return a trial, also one of a deleted experiment; raises `NotFound`,
         also when its experiment is out of `scope`."""
-        with self._read_one_statement() as conn:
-            if scope is None:
-                row = (
-                    conn.execute(_TRIAL_BY_ID, {"trial_id": str(trial_id)})
-                    .mappings()
-                    .first()
-                )
-            else:
-                row = (
-                    conn.execute(
-                        _scoped_trial(conn.dialect.name, scope),
-                        {"trial_id": str(trial_id)},
-                    )
-                    .mappings()
-                    .first()
-                )
+        return TrialPublic.model_validate(self.get_plain(trial_id, scope))
+
+    def get_plain(
+        self, trial_id: uuid.UUID, scope: LabelScope | None = None
+    ) -> dict[str, Any]:
+        """`get`, the trial a plain dict as `list_plain` gives each one."""
+        if scope is None:
+            row = self._by_id.first(trial_id=str(trial_id))
+        else:
+            with self._read_one_statement() as conn:
+                row = conn.execute(
+                    _scoped_plain_trial(conn.dialect.name, scope),
+                    {"trial_id": str(trial_id)},
+                ).first()
         if row is None:
             raise NotFound("Trial", trial_id)
-        return _trial(row)
+        return _plain_trial(row)
 
     def list(
         self, where: TrialFilter = TrialFilter(), page: Page = Page()
@@ -664,6 +661,13 @@ def _status_change(trial_id: str, old: str | None, new: str) -> AuditChange:
     return AuditChange("trial.status", "trial", trial_id, detail=detail)
 
 
+def _scoped_plain_trial(dialect: str, scope: LabelScope) -> sa.Select[Any]:
+    """`_PLAIN_BY_ID`, if the trial's experiment is in `scope`."""
+    return _PLAIN_BY_ID.where(
+        trials.c.experiment_id.in_(_experiments_in_scope(dialect, scope))
+    )
+
+
 def _scoped_trial(dialect: str, scope: LabelScope) -> sa.Select[Any]:
     """A trial by id (`:trial_id`) whose experiment is in `scope`."""
     return sa.select(*_TRIAL_COLUMNS).where(
@@ -709,3 +713,4 @@ def _trial_conditions(where: TrialFilter, dialect: str) -> list[sa.ColumnElement
 
 
 _ALL_PLAIN, _PAGE_PLAIN, _COUNT_ALL = _default_list()
+_PLAIN_BY_ID = sa.select(*_PLAIN_COLUMNS).where(trials.c.id == sa.bindparam("trial_id"))

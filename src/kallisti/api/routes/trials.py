@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from kallisti.api.deps import Operator, PageQuery, ServiceState, State, Viewer
-from kallisti.api.masking import masked_trial, masked_trials_json
+from kallisti.api.masking import masked_trial, masked_trial_json, masked_trials_json
 from kallisti.api.pagination import list_json_response
 from kallisti.api.responses import model_response
 from kallisti.api.times import UtcTime
@@ -91,8 +91,10 @@ def _checked_request(
 @router.get("/{trial_id}", response_model=TrialPublic)
 async def read_trial(trial_id: UUID, state: State, caller: Viewer) -> Response:
     """A trial with its record so far; also a trial of a deleted experiment."""
-    trial = await state.read(state.store.trials.get, trial_id, state.scope_of(caller))
-    return model_response(masked_trial(trial))
+    trial = await state.read(
+        state.store.trials.get_plain, trial_id, state.scope_of(caller)
+    )
+    return Response(masked_trial_json(trial), media_type="application/json")
 
 
 @router.put("/{trial_id}/stop", response_model=TrialPublic)
