@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, event
 
 from kallisti.store import Store
+from kallisti.store.audit import (
+    AuditActor,
+    AuditChange,
+    AuditFilter,
+    audit_changes,
+    current_actor,
+)
 from kallisti.store.batch import WriteBatch
 
 
@@ -94,3 +102,41 @@ async def test_each_write_sees_its_own_callers_context(sqlite_store: Store) -> N
     seen = await asyncio.gather(*(write_as(f"caller {n}") for n in range(20)))
 
     assert seen == [f"caller {n}" for n in range(20)]
+
+
+def _audited(name: str, *, fail: bool = False) -> Callable[[Connection], None]:
+    def write(conn: Connection) -> None:
+        audit_changes(
+            conn, datetime.now(UTC), [AuditChange("note.create", "note", name)]
+        )
+        if fail:
+            raise RuntimeError("this write is refused")
+
+    return write
+
+
+async def test_audit_entries_of_a_shared_transaction_chain_in_order(
+    sqlite_store: Store,
+) -> None:
+    # The writes of one transaction append their entries together at its end
+    # (one head lock): the chain stays whole, in the writes' order, and a
+    # refused write leaves no entry.
+    sqlite_store.migrate()
+    batch = WriteBatch(sqlite_store)
+
+    async def write_as(name: str, *, fail: bool = False) -> None:
+        current_actor.set(AuditActor("someone", f"request of {name}"))
+        await batch.write("record", _audited(name, fail=fail))
+
+    results = await asyncio.gather(
+        *(write_as(f"note {n}", fail=n == 7) for n in range(20)),
+        return_exceptions=True,
+    )
+
+    assert [isinstance(r, RuntimeError) for r in results] == [n == 7 for n in range(20)]
+    assert sqlite_store.audit.verify().ok
+    entries = sqlite_store.audit.list(AuditFilter(action="note.create"))
+    assert [e["target_id"] for e in entries] == [
+        f"note {n}" for n in range(20) if n != 7
+    ]
+    assert all(e["request_id"] == f"request of {e['target_id']}" for e in entries)

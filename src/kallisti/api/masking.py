@@ -16,6 +16,7 @@ from kallisti.domain.secrets import mask_secret_fields
 
 __all__ = [
     "masked_experiment",
+    "masked_experiment_data",
     "masked_trial",
     "masked_trial_json",
     "masked_trials_json",
@@ -24,6 +25,19 @@ __all__ = [
 
 def masked_experiment(experiment: ExperimentPublic) -> ExperimentPublic:
     data = experiment.model_dump()
+    _mask_experiment_data(data)
+    return stored_experiment(data)
+
+
+def masked_experiment_data(experiment: ExperimentPublic) -> dict[str, Any]:
+    """`masked_experiment` as the JSON data of its answer, without building
+    (and validating) the model again."""
+    data = experiment.model_dump(mode="json")
+    _mask_experiment_data(data)
+    return data
+
+
+def _mask_experiment_data(data: dict[str, Any]) -> None:
     wheres = [step["where"] for section in SECTIONS for step in data[section]]
     data["parameters"] = mask_parameters(
         data["parameters"], secret_parameter_names(data["parameters"], wheres)
@@ -32,7 +46,6 @@ def masked_experiment(experiment: ExperimentPublic) -> ExperimentPublic:
     for section in SECTIONS:
         for step in data[section]:
             step["where"] = mask_secret_fields(step["where"])
-    return stored_experiment(data)
 
 
 def masked_trial(trial: TrialPublic) -> TrialPublic:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
+from kallisti.store.audit import audit_appended_together
 from kallisti.store.store import Store
 
 __all__ = ["WriteBatch"]
@@ -84,7 +85,7 @@ class WriteBatch:
                 _settle(future, result=result)
 
     def _commit(self, writes: list[_Bound]) -> list[Any]:
-        with self._store.write() as conn:
+        with self._store.write() as conn, audit_appended_together(conn):
             return [context.run(write, conn) for context, write in writes]
 
 

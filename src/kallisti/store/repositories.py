@@ -30,7 +30,7 @@ from kallisti.domain.secret_parameters import mask_parameters, secret_parameter_
 from kallisti.domain.secrets import restore_masked
 from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
-from kallisti.store.db import DriverQuery
+from kallisti.store.db import DriverStatement
 from kallisti.store.scoping import LabelScope, experiment_in_scope
 from kallisti.store.tables import UTCDateTime, experiments, trials
 from kallisti.store.wakeups import STOP_REQUESTED, TRIAL_CREATED, notify
@@ -85,9 +85,41 @@ SoftDeleteHook = Callable[[Connection, uuid.UUID, datetime], None]
 
 
 # Built once, with the row as parameters: building `insert().values(row)` on
-# every create cost more than the insert itself.
+# every create cost more than the insert itself. The columns each create gives:
 _INSERT_EXPERIMENT = experiments.insert()
+_EXPERIMENT_INSERT_COLUMNS = (
+    "id",
+    "name",
+    "description",
+    "metadata",
+    "parameters",
+    *SECTIONS,
+    "guards",
+    "max_duration_seconds",
+    "max_concurrent_trials",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
 _INSERT_TRIAL = trials.insert()
+_TRIAL_INSERT_COLUMNS = (
+    "id",
+    "experiment_id",
+    "experiment_snapshot",
+    "parameters",
+    "metadata",
+    "ticket",
+    "status",
+    "trial_record",
+    "initiated_by",
+    "initiated_from",
+    "schedule_id",
+    "dry_run",
+    "guards",
+    "max_duration_seconds",
+    "created_at",
+    "secret_parameters",
+)
 
 
 class ExperimentRepository(Repository):
@@ -95,6 +127,9 @@ class ExperimentRepository(Repository):
 
     def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         super().__init__(engine, clock)
+        self._insert = DriverStatement(
+            _INSERT_EXPERIMENT, engine.dialect, columns=_EXPERIMENT_INSERT_COLUMNS
+        )
         self.on_soft_delete: list[SoftDeleteHook] = []
         """Run in the delete's transaction (schedules go with their experiment)."""
 
@@ -124,7 +159,7 @@ class ExperimentRepository(Repository):
         change = AuditChange(
             "experiment.create", "experiment", values["id"], None, values
         )
-        conn.execute(_INSERT_EXPERIMENT, values)
+        self._insert.run(conn, **values)
         audit_changes(conn, now, [change], actor=created_by)
         return ExperimentPublic.model_validate(values)
 
@@ -431,7 +466,10 @@ class TrialRepository(Repository):
         super().__init__(engine, clock)
         self.before_create: list[Callable[[Connection], None]] = []
         """Run in the creating transaction; may refuse (the halt switch)."""
-        self._by_id = DriverQuery(_PLAIN_BY_ID, engine)
+        self._by_id = DriverStatement(_PLAIN_BY_ID, engine.dialect)
+        self._insert = DriverStatement(
+            _INSERT_TRIAL, engine.dialect, columns=_TRIAL_INSERT_COLUMNS
+        )
 
     def create(
         self,
@@ -497,7 +535,7 @@ class TrialRepository(Repository):
                 )
             ),
         }
-        conn.execute(_INSERT_TRIAL, values)
+        self._insert.run(conn, **values)
         created = _status_change(trial_id, None, TrialStatus.SCHEDULED.value)
         audit_changes(conn, now, [created], actor=initiated_by)
         notify(conn, TRIAL_CREATED)
@@ -520,7 +558,7 @@ class TrialRepository(Repository):
     ) -> dict[str, Any]:
         """`get`, the trial a plain dict as `list_plain` gives each one."""
         if scope is None:
-            row = self._by_id.first(trial_id=str(trial_id))
+            row = self._by_id.read_one(self._engine, trial_id=str(trial_id))
         else:
             with self._read_one_statement() as conn:
                 row = conn.execute(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
 
 from kallisti.api.deps import Editor, PageQuery, State, Viewer
-from kallisti.api.masking import masked_experiment
+from kallisti.api.masking import masked_experiment, masked_experiment_data
 from kallisti.api.pagination import list_response
 from kallisti.api.responses import model_response
 from kallisti.api.routes.validation import Checker, ExperimentChecked
@@ -43,8 +43,11 @@ async def create_experiment(
         "create",
         lambda conn: state.store.experiments.create(body, caller.user_id, conn),
     )
-    checked = checker.checked(masked_experiment(experiment))
-    return model_response(checked, status.HTTP_201_CREATED)
+    return Response(
+        checker.checked_json(masked_experiment_data(experiment)),
+        status.HTTP_201_CREATED,
+        media_type="application/json",
+    )
 
 
 @router.get("/{experiment_id}", response_model=ExperimentPublic)
