@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,3 +142,70 @@ async def test_audit_entries_of_a_shared_transaction_chain_in_order(
         f"note {n}" for n in range(20) if n != 7
     ]
     assert all(e["request_id"] == f"request of {e['target_id']}" for e in entries)
+
+
+async def test_on_sqlite_a_batch_commits_on_the_event_loop_when_the_lock_is_free(
+    sqlite_store: Store,
+) -> None:
+    batch = WriteBatch(sqlite_store, on_loop=True)
+    loop_thread = threading.get_ident()
+
+    def write(conn: Connection) -> int:
+        _insert("on the loop")(conn)
+        return threading.get_ident()
+
+    assert await batch.write("create", write) == loop_thread
+    assert _bodies(sqlite_store) == ["on the loop"]
+
+
+async def test_a_batch_that_finds_the_write_lock_taken_waits_on_a_thread(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    # Another process's write (a second connection here) holds SQLite's lock:
+    # the batch must not sleep on the event loop, which keeps serving.
+    other = sqlite3.connect(tmp_path / "batch.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO notes (body) VALUES ('other process')")
+    batch = WriteBatch(sqlite_store, on_loop=True)
+    loop_thread = threading.get_ident()
+
+    def write(conn: Connection) -> int:
+        _insert("after the other")(conn)
+        return threading.get_ident()
+
+    pending = asyncio.create_task(batch.write("create", write))
+    ticks = 0
+    for _ in range(20):  # the loop keeps running while the batch waits
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks == 20 and not pending.done()
+    other.execute("COMMIT")
+    other.close()
+
+    assert await asyncio.wait_for(pending, 30) != loop_thread
+    assert _bodies(sqlite_store) == ["other process", "after the other"]
+
+
+async def test_a_batch_waits_on_a_thread_while_another_thread_writes(
+    sqlite_store: Store,
+) -> None:
+    batch = WriteBatch(sqlite_store, on_loop=True)
+    writing, release = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        with sqlite_store.write() as conn:
+            _insert("other thread")(conn)
+            writing.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=other_thread)
+    holder.start()
+    assert writing.wait(10)
+    pending = asyncio.create_task(batch.write("create", _insert("queued")))
+    await asyncio.sleep(0.1)
+    assert not pending.done()
+    release.set()
+
+    await asyncio.wait_for(pending, 30)
+    holder.join(10)
+    assert _bodies(sqlite_store) == ["other thread", "queued"]

@@ -113,6 +113,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=OPENAPI_URL,
+        # The service's figures are at /metrics (Prometheus). FastAPI's own
+        # OpenTelemetry bridge would look up three providers (and the
+        # environment) on every request to find none configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.kallisti = ServiceState(
         settings,
@@ -127,9 +131,9 @@ def create_app(
     # (`/experiment/validate` before `/experiment/{experiment_id}`).
     for module in (
         trials,
+        experiments,
         validation,
         targets,
-        experiments,
         schedules,
         all_schedules,
         schedule_preview,

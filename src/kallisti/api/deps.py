@@ -53,7 +53,7 @@ class ServiceState:
         self.trial_creation_hooks = TrialCreationHooks(settings.trial_creation_hooks)
         self.trial_rate_limit = TrialRateLimit.from_setting(settings.rate_limit_trials)
         # Experiments and trials posted at once are created in shared transactions.
-        self.writes = WriteBatch(store)
+        self.writes = WriteBatch(store, on_loop=True)
         # An in-process worker listens here so it need not wait for its next poll.
         self.trial_created_hooks: list[Callable[[], None]] = []
         self.stop_requested_hooks: list[Callable[[], None]] = []

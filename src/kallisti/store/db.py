@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
@@ -17,14 +18,21 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 __all__ = [
+    "NO_WAIT_OPTION",
     "SINGLE_STATEMENT_OPTION",
     "WRITE_OPTION",
     "DriverStatement",
+    "WriteLockTaken",
     "create_db_engine",
     "write_lock",
+    "write_lock_if_free",
 ]
 
 WRITE_OPTION = "kallisti_write"
+# A write that must not wait for SQLite's write lock: BEGIN IMMEDIATE fails at
+# once with `WriteLockTaken` instead (see `Store.write_now`).
+NO_WAIT_OPTION = "kallisti_no_wait"
+_BUSY_TIMEOUT_MS = 30000
 # A read of one statement needs no transaction of its own: SQLite runs each
 # statement atomically, and skipping BEGIN saves a round through the driver.
 SINGLE_STATEMENT_OPTION = "kallisti_single_statement"
@@ -41,6 +49,19 @@ def write_lock(engine: Engine) -> AbstractContextManager[Any]:
     """Hold this while a write transaction on `engine` is open (SQLite only)."""
     lock = _SQLITE_WRITE_LOCKS.get(engine)
     return nullcontext() if lock is None else lock
+
+
+@contextmanager
+def write_lock_if_free(engine: Engine) -> Iterator[None]:
+    """`write_lock` of a SQLite engine, taken only if no other thread holds
+    it; raises `WriteLockTaken` otherwise."""
+    lock = _SQLITE_WRITE_LOCKS[engine]
+    if not lock.acquire(blocking=False):
+        raise WriteLockTaken
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _json_dumps(value: Any) -> str:
@@ -98,7 +119,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         # Each pooled connection keeps its own page cache (2 MB by default, up
         # to 24 connections): it fills as the database grows and the process's
         # memory with it. The operating system caches the file anyway; a list of
@@ -112,12 +133,33 @@ def _sqlite_engine(url: str) -> Engine:
         # upgrading a read lock later can fail with "database is locked" no
         # matter how long busy_timeout is.
         options = connection.get_execution_options()
-        if options.get(WRITE_OPTION):
+        if options.get(NO_WAIT_OPTION):
+            _begin_without_waiting(connection)
+        elif options.get(WRITE_OPTION):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         elif not options.get(SINGLE_STATEMENT_OPTION):
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+class WriteLockTaken(Exception):
+    """Another connection holds SQLite's write lock (a write that must not
+    wait was refused before it began)."""
+
+
+def _begin_without_waiting(connection: sa.Connection) -> None:
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as err:
+        if "locked" not in str(err) and "busy" not in str(err):
+            raise
+        raise WriteLockTaken from None
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
 
 
 class DriverStatement:

@@ -13,7 +13,14 @@ from sqlalchemy import Connection
 
 from kallisti.domain.record import Clock, utc_now
 from kallisti.store.audit import AuditRepository
-from kallisti.store.db import WRITE_OPTION, create_db_engine, write_lock
+from kallisti.store.db import (
+    NO_WAIT_OPTION,
+    WRITE_OPTION,
+    WriteLockTaken,
+    create_db_engine,
+    write_lock,
+    write_lock_if_free,
+)
 from kallisti.store.ledger import LedgerRepository
 from kallisti.store.limits import LimitRepository
 from kallisti.store.migrate import upgrade_to_head
@@ -64,6 +71,20 @@ class Store:
         """A write transaction, committed when the block ends without error."""
         writer = self.engine.execution_options(**{WRITE_OPTION: True})
         with write_lock(self.engine), writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def write_now(self) -> Iterator[Connection]:
+        """`write`, on SQLite only, and only if the write lock is free: raises
+        `WriteLockTaken` at once, before anything is written, when another
+        thread or process holds it. For writes made on the event loop, which
+        must never sleep in SQLite's busy handler."""
+        if self.dialect != "sqlite":
+            raise WriteLockTaken
+        writer = self.engine.execution_options(
+            **{WRITE_OPTION: True, NO_WAIT_OPTION: True}
+        )
+        with write_lock_if_free(self.engine), writer.begin() as conn:
             yield conn
 
     @contextmanager
