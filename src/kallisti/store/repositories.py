@@ -101,6 +101,7 @@ _EXPERIMENT_INSERT_COLUMNS = (
     "created_at",
     "updated_at",
 )
+_STEPS = (*SECTIONS, "guards")
 _INSERT_TRIAL = trials.insert()
 _TRIAL_INSERT_COLUMNS = (
     "id",
@@ -161,7 +162,10 @@ class ExperimentRepository(Repository):
         )
         self._insert.run(conn, **values)
         audit_changes(conn, now, [change], actor=created_by)
-        return ExperimentPublic.model_validate(values)
+        # The steps as validated already: models are not validated again.
+        return ExperimentPublic.model_validate(
+            {**values, **{section: getattr(data, section) for section in _STEPS}}
+        )
 
     def get(
         self, experiment_id: uuid.UUID, scope: LabelScope | None = None

@@ -43,6 +43,10 @@ class Store:
     def __init__(self, database_url: str, *, clock: Clock = utc_now) -> None:
         self.database_url = database_url
         self.engine = create_db_engine(database_url)
+        self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
+        self._writer_now = self.engine.execution_options(
+            **{WRITE_OPTION: True, NO_WAIT_OPTION: True}
+        )
         self.clock = clock
         self.experiments = ExperimentRepository(self.engine, clock)
         self.trials = TrialRepository(self.engine, clock)
@@ -69,8 +73,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends without error."""
-        writer = self.engine.execution_options(**{WRITE_OPTION: True})
-        with write_lock(self.engine), writer.begin() as conn:
+        with write_lock(self.engine), self._writer.begin() as conn:
             yield conn
 
     @contextmanager
@@ -81,10 +84,7 @@ class Store:
         must never sleep in SQLite's busy handler."""
         if self.dialect != "sqlite":
             raise WriteLockTaken
-        writer = self.engine.execution_options(
-            **{WRITE_OPTION: True, NO_WAIT_OPTION: True}
-        )
-        with write_lock_if_free(self.engine), writer.begin() as conn:
+        with write_lock_if_free(self.engine), self._writer_now.begin() as conn:
             yield conn
 
     @contextmanager

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from kallisti.api.deps import ServiceState, State, Viewer
+from kallisti.api.deps import ServiceState, Viewer
 from kallisti.domain.models import ExperimentCreate, ExperimentPublic
 from kallisti.domain.schedules import SchedulePublic
 from kallisti.modules.checks import Checks
@@ -93,12 +93,14 @@ class ExperimentChecker(Checks):
         )
 
 
-async def _checker(request: Request, state: State) -> ExperimentChecker:
-    # A coroutine: once built, handing out the checker needs no thread.
+async def _checker(request: Request) -> ExperimentChecker:
+    # A coroutine with no dependency of its own: once built, handing out the
+    # checker needs no thread, and nothing else is solved for it.
     checker: ExperimentChecker | None = getattr(
         request.app.state, "kallisti_checker", None
     )
     if checker is None:
+        state: ServiceState = request.app.state.kallisti
         checker = await run_in_threadpool(_build_checker, request, state)
     return checker
 
