@@ -47,13 +47,19 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if (
             declared is not None
             and declared.isdigit()
             and int(declared) > self.max_bytes
         ):
             await self._refuse(send)
+            return
+        if b"transfer-encoding" not in headers:
+            # No body, or one the server reads no further than its declared
+            # length: nothing to count.
+            await self.app(scope, receive, send)
             return
         received = 0
         started = False

@@ -8,6 +8,7 @@ Two rules, applied to trial records, reports, logs and API responses:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -49,6 +50,7 @@ _AUTHENTICATION_BLOCKS = frozenset(
 _MIN_REDACTED_LENGTH = 4
 
 
+@functools.lru_cache(maxsize=4096)  # the same few keys, in every experiment
 def is_secret_key(key: str) -> bool:
     """Tell whether a `where` key names a secret value."""
     return key.lower() not in _SECRET_REFERENCE_KEYS and bool(_SECRET_KEY.search(key))

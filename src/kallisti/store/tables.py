@@ -36,7 +36,8 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use aware UTC times")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
         # SQLite keeps text: store naive UTC so that text order is time order.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
