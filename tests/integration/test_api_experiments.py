@@ -265,6 +265,9 @@ def test_trials_of_a_deleted_experiment_stay_readable_but_leave_the_lists(
     by_experiment = {"experiment": created["id"]}
     assert api.get("/api/v1/trial", params=by_experiment).json() == []
     assert trial["id"] not in [t["id"] for t in api.get("/api/v1/trial").json()]
+    page = api.get("/api/v1/trial", params={"limit": 1})
+    listed = api.get("/api/v1/trial").json()
+    assert page.headers["X-Total-Count"] == str(len(listed))  # the deleted left out
     with_deleted = api.get(
         "/api/v1/trial", params={**by_experiment, "include_deleted": "true"}
     )
