@@ -302,9 +302,11 @@ def _rss_mib(pid: int) -> float:
 
 
 def memory_steady(trials: int = 10_000, batch: int = 100) -> dict[str, float]:
-    """RSS of `kallisti serve` idle, after the first 1,000 trials and after
-    `trials` trials of one `cm.wait 0` step (posted `batch` at a time)."""
+    """RSS of `kallisti serve` idle, after the first 1,000 trials, the most it
+    reached at any later thousand, and after `trials` trials of one `cm.wait 0`
+    step (posted `batch` at a time)."""
     figures: dict[str, float] = {}
+    later: list[float] = []
     with served_process() as (url, _, process):
         time.sleep(2)
         figures["idle_rss_mib"] = _rss_mib(process.pid)
@@ -331,6 +333,9 @@ def memory_steady(trials: int = 10_000, batch: int = 100) -> dict[str, float]:
                     _wait(client, trial_id, _terminal, poll=0.01)
                 if done == 1000:
                     figures["rss_after_1000_trials_mib"] = _rss_mib(process.pid)
+                elif done > 1000 and done % 1000 == 0:
+                    later.append(_rss_mib(process.pid))
+        figures["rss_most_after_the_first_1000_mib"] = max(later)
         figures[f"rss_after_{trials}_trials_mib"] = _rss_mib(process.pid)
     return figures
 
