@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from kallisti.domain.record import Clock, utc_now
 from kallisti.store.audit import AuditRepository
+from kallisti.store.checkpoint import WalCheckpointer
 from kallisti.store.db import (
     NO_WAIT_OPTION,
     WRITE_OPTION,
@@ -57,6 +58,9 @@ class Store:
         self.limits = LimitRepository(self.engine, clock)
         self.workers = WorkerRepository(self.engine, clock)
         self._executor: ThreadPoolExecutor | None = None
+        self._checkpointer = (
+            WalCheckpointer(self.engine) if self.dialect == "sqlite" else None
+        )
         self.experiments.on_soft_delete.append(self.schedules.delete_for_experiment)
         self.safety = SafetyRepository(self.engine, clock)
         self.ledger = LedgerRepository(self.engine, clock)
@@ -117,6 +121,9 @@ class Store:
         )
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
