@@ -45,7 +45,9 @@ class WriteBatch:
     `on_loop`: on SQLite, commit a batch on the event loop itself when the
     write lock is free (a batch of small writes takes well under a
     millisecond there, less than the hop to a thread and back costs under
-    load); a batch that finds the lock taken goes to a thread, which waits.
+    load); a batch that finds the lock taken goes to a thread, which waits,
+    and so does one that failed, to fail the usual way (through `run`, which
+    the worker watches).
     """
 
     def __init__(
@@ -92,6 +94,8 @@ class WriteBatch:
                 return self._commit(writes, wait=False)
             except WriteLockTaken:
                 pass  # another thread or process is writing: wait on a thread
+            except Exception:  # run again below, which reports it
+                logger.debug("a batch failed on the event loop", exc_info=True)
         results: list[Any] = await self._run(work, self._commit, writes)
         return results
 

@@ -57,7 +57,7 @@ class StoreRecorder:
         # failures for its heartbeat); by default on the store's threads.
         self._run = run or (lambda _work, function, *args: store.run(function, *args))
         # Record writes and the close share transactions with other trials'.
-        self._writes = writes or WriteBatch(store, self._run)
+        self._writes = writes or WriteBatch(store, self._run, on_loop=True)
         self._trial_id = trial_id
         self._worker_id = worker_id
         self._stop = stop
