@@ -245,6 +245,16 @@ class DriverStatement:
         finally:
             cursor.close()
 
+    def rows(self, conn: Connection, **parameters: Any) -> list[tuple[Any, ...]]:
+        """Every row, read in `conn`'s transaction."""
+        cursor = _driver_cursor(conn)
+        try:
+            cursor.execute(self._sql, self._driver_parameters(parameters))
+            found: list[tuple[Any, ...]] = cursor.fetchall()
+            return found
+        finally:
+            cursor.close()
+
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run it once per row (an INSERT's rows), in `conn`'s transaction."""
         cursor = _driver_cursor(conn)

@@ -29,7 +29,7 @@ from kallisti.domain.safety import StopCause
 from kallisti.domain.secret_parameters import mask_parameters, secret_parameter_names
 from kallisti.domain.secrets import restore_masked
 from kallisti.store.audit import AuditChange, audit_changes
-from kallisti.store.base import Repository
+from kallisti.store.base import Repository, collection_paused
 from kallisti.store.db import DriverStatement
 from kallisti.store.scoping import LabelScope, experiment_in_scope
 from kallisti.store.tables import UTCDateTime, experiments, trials
@@ -482,6 +482,8 @@ class TrialRepository(Repository):
         self.before_create: list[Callable[[Connection], None]] = []
         """Run in the creating transaction; may refuse (the halt switch)."""
         self._by_id = DriverStatement(_PLAIN_BY_ID, engine.dialect)
+        self._all = DriverStatement(_ALL_PLAIN, engine.dialect)
+        self._page = DriverStatement(_PAGE_PLAIN, engine.dialect)
         self._insert = DriverStatement(
             _INSERT_TRIAL, engine.dialect, columns=_TRIAL_INSERT_COLUMNS
         )
@@ -615,24 +617,29 @@ class TrialRepository(Repository):
         order (parameters templated into a secret's place masked): a list of
         10,000 is then written as JSON in one call instead of a model per row."""
         whole = page.limit is None and page.offset == 0
-        if where == TrialFilter():
-            # The common list: statements built once, not a cache key per call.
-            query, paged, count = _ALL_PLAIN, _PAGE_PLAIN, _COUNT_ALL
-        else:
-            conditions = _trial_conditions(where, self._engine.dialect.name)
-            query = sa.select(*_PLAIN_COLUMNS).where(*conditions).order_by(*_LIST_ORDER)
-            paged = query.offset(sa.bindparam("offset")).limit(sa.bindparam("limit"))
-            count = sa.select(sa.func.count()).select_from(trials).where(*conditions)
-        with self._read() as conn:
-            if whole:
-                result = conn.execute(query)
-            elif page.limit is None:
-                result = conn.execute(query.offset(page.offset))
-            else:
-                result = conn.execute(
-                    paged, {"offset": page.offset, "limit": page.limit}
+        with self._read() as conn, collection_paused():
+            if where == TrialFilter() and (whole or page.limit is not None):
+                # The common lists: compiled once, read with the driver.
+                found = (
+                    self._all.rows(conn)
+                    if whole
+                    else self._page.rows(conn, offset=page.offset, limit=page.limit)
                 )
-            rows = [_plain_trial(row) for row in result]
+                count = _COUNT_ALL
+            else:
+                conditions = _trial_conditions(where, self._engine.dialect.name)
+                query = (
+                    sa.select(*_PLAIN_COLUMNS)
+                    .where(*conditions)
+                    .order_by(*_LIST_ORDER)
+                    .offset(page.offset)
+                    .limit(page.limit)
+                )
+                count = (
+                    sa.select(sa.func.count()).select_from(trials).where(*conditions)
+                )
+                found = list(conn.execute(query))
+            rows = [_plain_trial(row) for row in found]
             total = len(rows) if whole else conn.execute(count).scalar_one()
         return rows, total
 
