@@ -76,6 +76,13 @@ experiments = sa.Table(
     sa.Column("max_duration_seconds", sa.Float, nullable=True),
     sa.Column("max_concurrent_trials", sa.Integer, nullable=True),
     sa.Index("ix_experiments_created_at", "created_at"),
+    # The few deleted ones, which lists leave out (migration 0009).
+    sa.Index(
+        "ix_experiments_deleted",
+        "id",
+        sqlite_where=sa.text("deleted_at IS NOT NULL"),
+        postgresql_where=sa.text("deleted_at IS NOT NULL"),
+    ),
 )
 
 trials = sa.Table(
