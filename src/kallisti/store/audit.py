@@ -204,21 +204,7 @@ _LOCK_HEAD = (
     .with_for_update()
 )
 _INSERT = audit_log.insert()
-_INSERT_COLUMNS = (
-    "seq",
-    "id",
-    "at",
-    "actor",
-    "action",
-    "target_type",
-    "target_id",
-    "request_id",
-    "before_digest",
-    "after_digest",
-    "detail",
-    "prev_hash",
-    "hash",
-)
+_INSERT_COLUMNS = tuple(audit_log.c.keys())  # an entry gives every column
 _MOVE_HEAD = (
     audit_head.update()
     .where(audit_head.c.id == _HEAD_ID)
