@@ -14,6 +14,7 @@ Invariants, whichever the database:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
@@ -24,7 +25,7 @@ from sqlalchemy import Connection
 
 from kallisti.domain.models import TrialStatus
 from kallisti.store.audit import AuditChange, audit_changes
-from kallisti.store.tables import trials
+from kallisti.store.tables import UTCDateTime, trials
 
 __all__ = [
     "RUNNING_STATUSES",
@@ -40,7 +41,7 @@ __all__ = [
 RUNNING_STATUSES = (TrialStatus.IN_PROGRESS.value, TrialStatus.STOP_INITIATED.value)
 
 
-def _pick(conn: Connection, where: sa.ColumnElement[bool], limit: int) -> Any:
+def _pick(dialect: str, where: sa.ColumnElement[bool], limit: Any) -> Any:
     """The ids to claim, oldest first, as something `IN` can take.
 
     On PostgreSQL the pick is a MATERIALIZED CTE: as a plain `IN (subquery)` the
@@ -50,7 +51,7 @@ def _pick(conn: Connection, where: sa.ColumnElement[bool], limit: int) -> Any:
     pick = (
         sa.select(trials.c.id).where(where).order_by(trials.c.created_at).limit(limit)
     )
-    if conn.dialect.name != "postgresql":
+    if dialect != "postgresql":
         return pick.scalar_subquery()
     picked = pick.with_for_update(skip_locked=True).cte("picked")
     picked = picked.prefix_with("MATERIALIZED")
@@ -61,24 +62,17 @@ def claim_scheduled(
     conn: Connection, worker_id: str, now: datetime, lease_until: datetime, limit: int
 ) -> Sequence[sa.Row[Any]]:
     """Claim up to `limit` Scheduled trials, oldest first; return their rows."""
-    # A trial waiting for a target or its turn is looked at again from
-    # `not_before`, not at every poll.
-    scheduled = (trials.c.status == TrialStatus.SCHEDULED.value) & (
-        trials.c.not_before.is_(None) | (trials.c.not_before <= now)
-    )
-    statement = (
-        trials.update()
-        .where(trials.c.id.in_(_pick(conn, scheduled, limit)))
-        .where(scheduled)
-        .values(
-            status=TrialStatus.IN_PROGRESS.value,
-            worker_id=worker_id,
-            lease_expires_at=lease_until,
-            executed_at=now,
+    rows = (
+        conn.execute(
+            _claim_statement(conn.dialect.name),
+            {
+                "now": now,
+                "claimed_by": worker_id,
+                "lease_until": lease_until,
+                "limit": limit,
+            },
         )
-        .returning(*trials.c)
-    )
-    rows = conn.execute(statement).all()
+    ).all()
     _record_status(
         conn,
         now,
@@ -88,6 +82,30 @@ def claim_scheduled(
         TrialStatus.IN_PROGRESS,
     )
     return rows
+
+
+# Built once per dialect, with parameters: building a statement (and its cache
+# key) on every claim and close cost more than running it.
+@functools.lru_cache(maxsize=4)
+def _claim_statement(dialect: str) -> sa.Update:
+    now = sa.bindparam("now", type_=UTCDateTime)
+    # A trial waiting for a target or its turn is looked at again from
+    # `not_before`, not at every poll.
+    scheduled = (trials.c.status == TrialStatus.SCHEDULED.value) & (
+        trials.c.not_before.is_(None) | (trials.c.not_before <= now)
+    )
+    return (
+        trials.update()
+        .where(trials.c.id.in_(_pick(dialect, scheduled, sa.bindparam("limit"))))
+        .where(scheduled)
+        .values(
+            status=TrialStatus.IN_PROGRESS.value,
+            worker_id=sa.bindparam("claimed_by"),
+            lease_expires_at=sa.bindparam("lease_until", type_=UTCDateTime),
+            executed_at=now,
+        )
+        .returning(*trials.c)
+    )
 
 
 def claim_orphans(
@@ -130,7 +148,9 @@ def claim_orphans(
     ]
 
 
-def _held(trial_id: str, worker_id: str) -> sa.ColumnElement[bool]:
+def _held(
+    trial_id: str | sa.BindParameter[Any], worker_id: str | sa.BindParameter[Any]
+) -> sa.ColumnElement[bool]:
     return (
         (trials.c.id == trial_id)
         & (trials.c.worker_id == worker_id)
@@ -204,26 +224,40 @@ def close_trial(
     Once a stop has been accepted (`Stop Initiated`) only `Stopped` closes the
     trial: any other status is refused (False), and `accepted_stop` says why.
     """
-    held = _held(trial_id, worker_id)
-    if status is not TrialStatus.STOPPED:
-        held = held & (trials.c.status != TrialStatus.STOP_INITIATED.value)
-    statement = (
-        trials.update()
-        .where(held)
-        .values(
-            status=status.value,
-            trial_record=record,
-            completed_at=now,
-            worker_id=None,
-            lease_expires_at=None,
-            **({} if stop_cause is None else {"stop_cause": stop_cause}),
-        )
-        .returning(trials.c.id)
+    statement = _close_statement(
+        stopping=status is TrialStatus.STOPPED, with_cause=stop_cause is not None
     )
-    closed = conn.execute(statement).scalar() is not None
+    values = {
+        "held_trial": trial_id,
+        "held_by": worker_id,
+        "new_status": status.value,
+        "final_record": record,
+        "ended_at": now,
+    }
+    if stop_cause is not None:
+        values["cause"] = stop_cause
+    closed = conn.execute(statement, values).scalar() is not None
     if closed:
         _record_status(conn, now, worker_id, [trial_id], None, status)
     return closed
+
+
+@functools.lru_cache(maxsize=4)
+def _close_statement(*, stopping: bool, with_cause: bool) -> sa.Update:
+    # Not named after columns: those names are the SET clause's own.
+    held = _held(sa.bindparam("held_trial"), sa.bindparam("held_by"))
+    if not stopping:
+        held = held & (trials.c.status != TrialStatus.STOP_INITIATED.value)
+    values: dict[str, Any] = {
+        "status": sa.bindparam("new_status"),
+        "trial_record": sa.bindparam("final_record", type_=trials.c.trial_record.type),
+        "completed_at": sa.bindparam("ended_at", type_=UTCDateTime),
+        "worker_id": sa.null(),
+        "lease_expires_at": sa.null(),
+    }
+    if with_cause:
+        values["stop_cause"] = sa.bindparam("cause")
+    return trials.update().where(held).values(**values).returning(trials.c.id)
 
 
 def _record_status(
