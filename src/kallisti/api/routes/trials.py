@@ -16,6 +16,7 @@ from kallisti.api.times import UtcTime
 from kallisti.auth import Principal
 from kallisti.domain.models import TrialCreate, TrialPublic, TrialStatus
 from kallisti.store import TrialFilter
+from kallisti.store.base import collection_paused
 
 router = APIRouter(prefix="/trial", tags=["trial"])
 
@@ -51,11 +52,14 @@ def list_trials(
         scope=state.scope_of(caller),
     )
     # Plain rows written as JSON in one call: a list of 10,000 trials is no
-    # longer 10,000 models validated, copied and serialised one by one.
-    items, total = state.store.trials.list_plain(where, page)
-    return list_json_response(
-        request, masked_trials_json(items), len(items), total, page
-    )
+    # longer 10,000 models validated, copied and serialised one by one. No
+    # cycle collection until the JSON is written: one would walk all of them.
+    with collection_paused():
+        items, total = state.store.trials.list_plain(where, page)
+        returned = len(items)
+        content = masked_trials_json(items)
+        del items
+    return list_json_response(request, content, returned, total, page)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TrialPublic)
