@@ -73,7 +73,9 @@ def test_halt_names_the_trials_it_stops_bans_new_ones_and_resumes(
 
         # On every page while halted; starting a trial is refused and says why.
         page.get_by_role("link", name="Experiments", exact=True).click()
-        page.get_by_role("link", name="Held").click()
+        # The trials page links its trials' experiment too: wait for the list.
+        expect(page.get_by_role("heading", name="Experiments", level=1)).to_be_visible()
+        page.get_by_role("table").get_by_role("link", name="Held").click()
         expect(banner).to_be_visible()
         expect(page.get_by_role("button", name="Halt all chaos")).to_have_count(0)
         page.get_by_role("button", name="Run", exact=True).click()
