@@ -7,9 +7,7 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -24,24 +22,14 @@ from kallisti.store import Store
 from kallisti.store.audit import AuditFilter
 from kallisti.store.claim import claim_scheduled, close_trial
 from kallisti.store.tables import audit_log
-from support import create_postgres_database, drop_postgres_database
 
 WAIT = {"step": "Wait", "do": "cm.wait", "where": {"time_in_seconds": 0}}
 
 
 @pytest.fixture
-def fresh_store(backend: str, tmp_path: Path) -> Iterator[Store]:
-    """A store on a database of its own: these tests tamper with it."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'audit.db'}"
-    else:
-        url = create_postgres_database()
-    store = Store(url)
-    store.migrate()
-    yield store
-    store.close()
-    if backend == "postgresql":
-        drop_postgres_database(url)
+def fresh_store(idle_store: Store) -> Store:
+    """A store on a database of its own (`idle_store`): these tests tamper with it."""
+    return idle_store
 
 
 def _history(store: Store) -> str:
