@@ -22,9 +22,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
 
 from kallisti.domain.models import TrialStatus
 from kallisti.store.audit import AuditChange, audit_changes
+from kallisti.store.db import DriverStatement
 from kallisti.store.tables import UTCDateTime, trials
 
 __all__ = [
@@ -62,17 +64,16 @@ def claim_scheduled(
     conn: Connection, worker_id: str, now: datetime, lease_until: datetime, limit: int
 ) -> Sequence[sa.Row[Any]]:
     """Claim up to `limit` Scheduled trials, oldest first; return their rows."""
-    rows = (
-        conn.execute(
-            _claim_statement(conn.dialect.name),
-            {
-                "now": now,
-                "claimed_by": worker_id,
-                "lease_until": lease_until,
-                "limit": limit,
-            },
+    rows = [
+        SimpleNamespace(**row)
+        for row in _claim_statement(conn.dialect).mappings(
+            conn,
+            now=now,
+            claimed_by=worker_id,
+            lease_until=lease_until,
+            limit=limit,
         )
-    ).all()
+    ]
     _record_status(
         conn,
         now,
@@ -84,19 +85,21 @@ def claim_scheduled(
     return rows
 
 
-# Built once per dialect, with parameters: building a statement (and its cache
-# key) on every claim and close cost more than running it.
-@functools.lru_cache(maxsize=4)
-def _claim_statement(dialect: str) -> sa.Update:
+# Built once per dialect, with parameters, and run on the driver (see
+# `DriverStatement`): building a statement (and its cache key) on every claim
+# and close cost more than running it, and SQLAlchemy's execution as much again.
+@functools.lru_cache(maxsize=8)
+def _claim_statement(dialect: Dialect) -> DriverStatement:
     now = sa.bindparam("now", type_=UTCDateTime)
     # A trial waiting for a target or its turn is looked at again from
     # `not_before`, not at every poll.
     scheduled = (trials.c.status == TrialStatus.SCHEDULED.value) & (
         trials.c.not_before.is_(None) | (trials.c.not_before <= now)
     )
-    return (
+    pick = _pick(dialect.name, scheduled, sa.bindparam("limit"))
+    claim = (
         trials.update()
-        .where(trials.c.id.in_(_pick(dialect, scheduled, sa.bindparam("limit"))))
+        .where(trials.c.id.in_(pick))
         .where(scheduled)
         .values(
             status=TrialStatus.IN_PROGRESS.value,
@@ -106,6 +109,7 @@ def _claim_statement(dialect: str) -> sa.Update:
         )
         .returning(*trials.c)
     )
+    return DriverStatement(claim, dialect)
 
 
 def claim_orphans(
@@ -151,11 +155,10 @@ def claim_orphans(
 def _held(
     trial_id: str | sa.BindParameter[Any], worker_id: str | sa.BindParameter[Any]
 ) -> sa.ColumnElement[bool]:
-    return (
-        (trials.c.id == trial_id)
-        & (trials.c.worker_id == worker_id)
-        & trials.c.status.in_(RUNNING_STATUSES)
-    )
+    # Equalities rather than `IN`: a statement with a fixed `IN` list cannot
+    # be compiled once for the driver (`DriverStatement`).
+    running = sa.or_(*(trials.c.status == status for status in RUNNING_STATUSES))
+    return (trials.c.id == trial_id) & (trials.c.worker_id == worker_id) & running
 
 
 def renew_leases(
@@ -191,10 +194,18 @@ def save_record(
     conn: Connection, trial_id: str, worker_id: str, record: dict[str, Any]
 ) -> bool:
     """Write a running trial's record; False when this worker no longer holds it."""
-    statement = (
-        trials.update().where(_held(trial_id, worker_id)).values(trial_record=record)
+    saved = _save_statement(conn.dialect).run(
+        conn, held_trial=trial_id, held_by=worker_id, live_record=record
     )
-    return conn.execute(statement).rowcount == 1
+    return saved is not None
+
+
+@functools.lru_cache(maxsize=8)
+def _save_statement(dialect: Dialect) -> DriverStatement:
+    held = _held(sa.bindparam("held_trial"), sa.bindparam("held_by"))
+    record = sa.bindparam("live_record", type_=trials.c.trial_record.type)
+    save = trials.update().where(held).values(trial_record=record)
+    return DriverStatement(save.returning(trials.c.id), dialect)
 
 
 def accepted_stop(conn: Connection, trial_id: str, worker_id: str) -> str | None:
@@ -225,7 +236,9 @@ def close_trial(
     trial: any other status is refused (False), and `accepted_stop` says why.
     """
     statement = _close_statement(
-        stopping=status is TrialStatus.STOPPED, with_cause=stop_cause is not None
+        conn.dialect,
+        stopping=status is TrialStatus.STOPPED,
+        with_cause=stop_cause is not None,
     )
     values = {
         "held_trial": trial_id,
@@ -236,14 +249,16 @@ def close_trial(
     }
     if stop_cause is not None:
         values["cause"] = stop_cause
-    closed = conn.execute(statement, values).scalar() is not None
+    closed = statement.run(conn, **values) is not None
     if closed:
         _record_status(conn, now, worker_id, [trial_id], None, status)
     return closed
 
 
-@functools.lru_cache(maxsize=4)
-def _close_statement(*, stopping: bool, with_cause: bool) -> sa.Update:
+@functools.lru_cache(maxsize=16)
+def _close_statement(
+    dialect: Dialect, *, stopping: bool, with_cause: bool
+) -> DriverStatement:
     # Not named after columns: those names are the SET clause's own.
     held = _held(sa.bindparam("held_trial"), sa.bindparam("held_by"))
     if not stopping:
@@ -257,7 +272,8 @@ def _close_statement(*, stopping: bool, with_cause: bool) -> sa.Update:
     }
     if with_cause:
         values["stop_cause"] = sa.bindparam("cause")
-    return trials.update().where(held).values(**values).returning(trials.c.id)
+    close = trials.update().where(held).values(**values).returning(trials.c.id)
+    return DriverStatement(close, dialect)
 
 
 def _record_status(

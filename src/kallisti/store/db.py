@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, cast
 from weakref import WeakKeyDictionary
@@ -106,6 +106,7 @@ def _sqlite_engine(url: str) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=8,
         max_overflow=16,
+        pool_use_lifo=True,
         **_JSON_CODEC,
     )
     _SQLITE_WRITE_LOCKS[engine] = threading.RLock()
@@ -135,13 +136,15 @@ def _sqlite_engine(url: str) -> Engine:
         # A write transaction takes the write lock up front (BEGIN IMMEDIATE):
         # upgrading a read lock later can fail with "database is locked" no
         # matter how long busy_timeout is.
+        # Run on the driver itself: through SQLAlchemy's execution machinery
+        # a BEGIN costs ten times what SQLite takes for it.
         options = connection.get_execution_options()
         if options.get(NO_WAIT_OPTION):
             _begin_without_waiting(connection)
         elif options.get(WRITE_OPTION):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _driver_connection(connection).execute("BEGIN IMMEDIATE")
         elif not options.get(SINGLE_STATEMENT_OPTION):
-            connection.exec_driver_sql("BEGIN")
+            _driver_connection(connection).execute("BEGIN")
 
     return engine
 
@@ -152,8 +155,7 @@ class WriteLockTaken(Exception):
 
 
 def _begin_without_waiting(connection: sa.Connection) -> None:
-    driver = connection.connection.dbapi_connection
-    assert driver is not None
+    driver = _driver_connection(connection)
     driver.execute("PRAGMA busy_timeout=0")
     try:
         driver.execute("BEGIN IMMEDIATE")
@@ -192,7 +194,8 @@ class DriverStatement:
         compiled = cast(
             SQLCompiler,
             statement.compile(
-                dialect=dialect, column_keys=None if columns is None else list(columns)
+                dialect=dialect,
+                column_keys=None if columns is None else list(columns),
             ),
         )
         self._sql = str(compiled)
@@ -209,6 +212,12 @@ class DriverStatement:
             if (converter := bind.type.dialect_impl(dialect).bind_processor(dialect))
             is not None
         }
+        # For `mappings`: the columns a row holds, and what each value goes
+        # through in SQLAlchemy (JSON parsed, times made aware), known once
+        # the driver has described the columns' types.
+        self._returned = compiled._result_columns
+        self._dialect = dialect
+        self._readers: list[tuple[int, Callable[[Any], Any]]] | None = None
 
     def _driver_parameters(self, parameters: Mapping[str, Any]) -> Any:
         converted = {**self._fixed, **parameters}
@@ -255,6 +264,41 @@ class DriverStatement:
         finally:
             cursor.close()
 
+    def mappings(self, conn: Connection, **parameters: Any) -> list[dict[str, Any]]:
+        """Every row, read in `conn`'s transaction, as a dict by column name
+        with the values SQLAlchemy would give (JSON parsed, times aware)."""
+        cursor = _driver_cursor(conn)
+        try:
+            cursor.execute(self._sql, self._driver_parameters(parameters))
+            if self._readers is None:
+                self._readers = self._readers_for(cursor.description)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        names = [column.keyname for column in self._returned]
+        found = []
+        for row in rows:
+            values = list(row)
+            for at, read in self._readers:
+                values[at] = read(values[at])
+            found.append(dict(zip(names, values, strict=True)))
+        return found
+
+    def _readers_for(
+        self, description: Sequence[Sequence[Any]]
+    ) -> list[tuple[int, Callable[[Any], Any]]]:
+        # The driver's type codes choose the reader on PostgreSQL (a float8
+        # comes back a float, a numeric a Decimal); SQLite has none.
+        readers = []
+        for at, (column, described) in enumerate(
+            zip(self._returned, description, strict=True)
+        ):
+            impl = column.type.dialect_impl(self._dialect)
+            reader = impl.result_processor(self._dialect, described[1])
+            if reader is not None:
+                readers.append((at, reader))
+        return readers
+
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run it once per row (an INSERT's rows), in `conn`'s transaction."""
         cursor = _driver_cursor(conn)
@@ -264,8 +308,12 @@ class DriverStatement:
             cursor.close()
 
 
-def _driver_cursor(conn: Connection) -> Any:
+def _driver_connection(conn: Connection) -> Any:
     dbapi_connection = conn.connection.dbapi_connection
     if dbapi_connection is None:
         raise RuntimeError("the connection is closed")
-    return dbapi_connection.cursor()
+    return dbapi_connection
+
+
+def _driver_cursor(conn: Connection) -> Any:
+    return _driver_connection(conn).cursor()

@@ -14,15 +14,18 @@ Invariants, whichever the database:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
 
 from kallisti.domain.errors import NotFound, Refused
 from kallisti.domain.models import ExperimentPublic, TrialStatus, stored_experiment
@@ -36,6 +39,7 @@ from kallisti.domain.safety import (
 )
 from kallisti.store.audit import AuditChange, audit_changes
 from kallisti.store.base import Repository
+from kallisti.store.db import DriverStatement
 from kallisti.store.tables import safety_switches, target_leases, trials
 
 __all__ = [
@@ -62,11 +66,63 @@ class LeaseHolder:
     target: str
 
 
-def _switch(conn: Connection, *, lock: bool = False) -> Any:
-    query = sa.select(safety_switches).where(safety_switches.c.id == 1)
-    if lock:
-        query = query.with_for_update(read=True)
-    return conn.execute(query).first()
+def _switch(conn: Connection) -> Any:
+    return conn.execute(
+        sa.select(safety_switches).where(safety_switches.c.id == 1)
+    ).first()
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """What the switch row says about starting a trial."""
+
+    halted: bool = False
+    halted_by: str | None = None
+    halt_reason: str | None = None
+    windows: tuple[BlackoutWindow, ...] = ()
+
+    def open_blackout(
+        self, now: datetime, configured: Sequence[BlackoutWindow]
+    ) -> BlackoutWindow | None:
+        return open_window([*self.windows, *configured], now)
+
+
+_GATE_COLUMNS = sa.select(
+    safety_switches.c.halted,
+    safety_switches.c.halted_by,
+    safety_switches.c.halt_reason,
+    safety_switches.c.blackout_windows,
+).where(safety_switches.c.id == 1)
+
+
+# Every trial's creation and every claim reads the switch: the statement is
+# compiled once per dialect and run on the driver's cursor (see
+# `DriverStatement`), and the stored windows are parsed once per value.
+@functools.lru_cache(maxsize=16)
+def _gate_statement(dialect: Dialect, *, lock: bool) -> DriverStatement:
+    statement = _GATE_COLUMNS.with_for_update(read=True) if lock else _GATE_COLUMNS
+    return DriverStatement(statement, dialect)
+
+
+def _gate(conn: Connection, *, lock: bool = False) -> _Gate:
+    """The switch row in this transaction (`lock`: FOR SHARE on PostgreSQL, so
+    a halt waits for the creating transaction, and the other way round)."""
+    row = _gate_statement(conn.dialect, lock=lock).run(conn)
+    if row is None:
+        return _Gate()
+    halted_now, halted_by, halt_reason, windows = row
+    return _Gate(bool(halted_now), halted_by, halt_reason, _stored_windows(windows))
+
+
+def _stored_windows(stored: Any) -> tuple[BlackoutWindow, ...]:
+    if not stored or stored == "[]":
+        return ()
+    return _parsed_windows(stored if isinstance(stored, str) else orjson.dumps(stored))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_windows(text: str | bytes) -> tuple[BlackoutWindow, ...]:
+    return tuple(_WINDOWS.validate_json(text))
 
 
 def halted(conn: Connection) -> HaltPublic:
@@ -83,9 +139,7 @@ def open_blackout(
     conn: Connection, now: datetime, configured: Sequence[BlackoutWindow] = ()
 ) -> BlackoutWindow | None:
     """The blackout window open at `now` (the stored ones, then the configured)."""
-    row = _switch(conn)
-    stored = _WINDOWS.validate_python(row.blackout_windows) if row else []
-    return open_window([*stored, *configured], now)
+    return _gate(conn).open_blackout(now, configured)
 
 
 def may_start(
@@ -93,11 +147,8 @@ def may_start(
 ) -> bool:
     """Whether a trial may start at `now`: not halted, no blackout window open
     (one read of the switch: an idle worker asks at every poll)."""
-    row = _switch(conn)
-    if row is not None and row.halted:
-        return False
-    stored = _WINDOWS.validate_python(row.blackout_windows) if row else []
-    return open_window([*stored, *configured], now) is None
+    gate = _gate(conn)
+    return not gate.halted and gate.open_blackout(now, configured) is None
 
 
 class SafetyRepository(Repository):
@@ -111,13 +162,13 @@ class SafetyRepository(Repository):
 
         Runs in the creating transaction. Raises `Refused` naming the reason.
         """
-        row = _switch(conn, lock=True)
-        if row is not None and row.halted:
+        gate = _gate(conn, lock=True)
+        if gate.halted:
             raise Refused(
-                f"Chaos is halted by {row.halted_by}: {row.halt_reason}. "
+                f"Chaos is halted by {gate.halted_by}: {gate.halt_reason}. "
                 "No trial starts until it is resumed (DELETE /api/v1/halt)."
             )
-        window = open_blackout(conn, self._clock(), self.configured_windows)
+        window = gate.open_blackout(self._clock(), self.configured_windows)
         if window is not None:
             raise Refused(
                 f"The blackout window {window.name!r} is open: no trial starts "

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from kallisti.domain.models import Guard, TrialStatus, stored_experiment
 from kallisti.domain.safety import StopCause
@@ -79,6 +79,15 @@ def _guards(stored: list[dict[str, Any]]) -> list[Guard]:
     return [Guard.model_validate(guard) for guard in stored]
 
 
+class _Claimed(NamedTuple):
+    """What one claim took: trials to recover, trials to run, and whether
+    it took as many as it had room for (then more may be waiting)."""
+
+    orphans: list[Any]
+    scheduled: list[Any]
+    backlog: bool
+
+
 @dataclass
 class _Running:
     stop: StopSignal
@@ -130,6 +139,10 @@ class Worker:
         self._in_flight: dict[object, tuple[str, float]] = {}
         self._writes = WriteBatch(store, self._store_call, on_loop=True)
         self._orphans_looked_at = float("-inf")
+        # Whether Scheduled trials may be waiting that this worker had no room
+        # to claim: a slot that frees then is filled at once; otherwise a claim
+        # would find nothing (new trials wake the worker themselves).
+        self._backlog = False
 
     @property
     def running_trial_ids(self) -> list[str]:
@@ -217,14 +230,16 @@ class Worker:
         trials: both in one transaction."""
         free = self.settings.worker_concurrency - len(self._running)
         if free <= 0:
+            self._backlog = True
             return
         try:
             asked = time.monotonic()
-            orphans, scheduled = await self._claim_soon(free)
+            orphans, scheduled, self._backlog = await self._claim_soon(free)
         except Exception:
             logger.exception(
                 "claiming trials failed; will retry", extra={"action": "claim"}
             )
+            self._backlog = True
             return
         self._last_claim_at = self.store.clock()
         for rows, recovering in ((orphans, True), (scheduled, False)):
@@ -232,7 +247,7 @@ class Worker:
                 self._start(row, recovering=recovering)
                 self._running[row.id].held_until = asked + self.settings.lease_seconds
 
-    async def _claim_soon(self, limit: int) -> tuple[list[Any], list[Any]]:
+    async def _claim_soon(self, limit: int) -> _Claimed:
         """`_claim`, on SQLite on the event loop itself when the write lock is
         free (a claim takes about a millisecond; the hop to a thread and back
         adds to every trial's start); otherwise, or if that failed, on the
@@ -246,7 +261,7 @@ class Worker:
                 logger.debug("claiming on the event loop failed", exc_info=True)
         return await self._store_call("claim", self._claim, limit)
 
-    def _claim(self, limit: int, *, wait: bool = True) -> tuple[list[Any], list[Any]]:
+    def _claim(self, limit: int, *, wait: bool = True) -> _Claimed:
         """Orphans, then Scheduled trials, up to `limit` in all (`wait`: for
         the write lock, else raise `WriteLockTaken`)."""
         now = self.store.clock()
@@ -265,12 +280,15 @@ class Worker:
                     queries.claim_orphans(conn, self.worker_id, now, lease_until, limit)
                 )
             limit -= len(orphans)
-            if limit <= 0 or not self.admission.may_claim(conn, now):
-                return orphans, []
+            if limit <= 0:
+                return _Claimed(orphans, [], backlog=True)
+            if not self.admission.may_claim(conn, now):
+                return _Claimed(orphans, [], backlog=False)
             rows = queries.claim_scheduled(
                 conn, self.worker_id, now, lease_until, limit
             )
-            return orphans, self.admission.admit(conn, list(rows), now)
+            admitted = self.admission.admit(conn, list(rows), now)
+            return _Claimed(orphans, admitted, backlog=len(rows) == limit)
 
     def _start(self, row: Any, *, recovering: bool) -> None:
         running = _Running(stop=StopSignal())
@@ -319,7 +337,8 @@ class Worker:
             logger.exception("trial crashed in the engine", extra=log_extra)
         finally:
             self._running.pop(row.id, None)
-            self.wake()
+            if self._backlog:
+                self.wake()
         if status is not None and recorder.closed:
             self._last_close_at = self.store.clock()
             logger.info("trial closed: %s", status.value, extra=log_extra)
