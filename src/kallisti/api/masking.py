@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pydantic_core
+import orjson
 
 from kallisti.domain.models import ExperimentPublic, TrialPublic, stored_experiment
 from kallisti.domain.record import SECTIONS
@@ -83,5 +83,6 @@ def _mask_plain_trial(trial: dict[str, Any]) -> None:
 
 
 def _plain_json(value: object) -> bytes:
-    # As the models write them: NaN and infinities become null.
-    return pydantic_core.to_json(value, inf_nan_mode="null")
+    # orjson writes what the models write (NaN and infinities as null), and
+    # the stored JSON a plain trial holds unparsed (`orjson.Fragment`).
+    return orjson.dumps(value)

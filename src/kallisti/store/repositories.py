@@ -324,10 +324,6 @@ _LIVE_EXPERIMENT = sa.select(experiments).where(
 )
 
 
-def _live(experiment_id: uuid.UUID) -> tuple[sa.Select[Any], dict[str, str]]:
-    return _LIVE_EXPERIMENT, {"experiment_id": str(experiment_id)}
-
-
 _EXPERIMENT_BY_ID = sa.select(experiments).where(
     experiments.c.id == sa.bindparam("experiment_id")
 )
@@ -396,9 +392,11 @@ def _positions(*names: str) -> tuple[int, ...]:
 
 
 _UUIDS_AT = _positions("id", "experiment", "schedule_id")
-_JSON_AT = _positions(
-    "parameters", "metadata", "ticket", "trial_record", "guards", "residual_faults"
-)
+# Parsed: the API masks what lies under secret-naming keys in them.
+_MASKED_JSON_AT = _positions("parameters", "metadata", "ticket")
+# Never masked (a record is redacted as it is written): an answer can hold
+# the stored JSON text itself.
+_DOCUMENTS_AT = _positions("trial_record", "guards", "residual_faults")
 _TIMES_AT = _positions("created_at", "executed_at", "completed_at")
 _DRY_RUN_AT, _PARAMETERS_AT = _positions("dry_run", "parameters")
 
@@ -410,6 +408,12 @@ def _json_value(value: Any) -> Any:
     return {} if value == "{}" else orjson.loads(value)
 
 
+def _json_document(value: Any) -> Any:
+    """A stored JSON value as an answer holds it: SQLite's text as it is
+    (orjson writes it out unparsed); PostgreSQL's driver has parsed it."""
+    return orjson.Fragment(value) if isinstance(value, str) else value
+
+
 def _time_value(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -419,6 +423,21 @@ def _time_value(value: Any) -> datetime | None:
     return (
         moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     )
+
+
+def _time_text(value: Any) -> str | None:
+    """A stored time as the API writes it (`2026-11-30T01:56:39.009178Z`, no
+    fraction for a whole second), as the models write a UTC time."""
+    if (
+        isinstance(value, str)
+        and len(value) == 26
+        and value[10] == " "
+        and value[19] == "."
+    ):  # SQLite's own form, `2026-11-30 01:56:39.009178`
+        whole = value.endswith(".000000")
+        return f"{value[:10]}T{value[11:19] if whole else value[11:]}Z"
+    moment = _time_value(value)
+    return None if moment is None else f"{moment.replace(tzinfo=None).isoformat()}Z"
 
 
 def _canonical_uuid(value: str | None) -> str | None:
@@ -457,16 +476,26 @@ PlainTrials = list[dict[str, Any]]
 """Trials as `TrialRepository.list_plain` gives them."""
 
 
-def _plain_trial(row: Sequence[Any]) -> dict[str, Any]:
+def _plain_trial(row: Sequence[Any], *, answer: bool = True) -> dict[str, Any]:
     """`_trial` of a `_PLAIN_COLUMNS` row as a plain dict of the same fields, in
-    the same order, with values that serialise to the same JSON; no model."""
+    the same order, with values that orjson writes as the API answers; no model.
+
+    Its times are then text, and its record, guards and residual faults the
+    stored JSON itself: a list of 10,000 trials parses and writes none of
+    their records. Without `answer`, every value is the model's own (parsed
+    JSON, aware times)."""
     values = list(row)
     for at in _UUIDS_AT:
         values[at] = _canonical_uuid(values[at])
-    for at in _JSON_AT:
+    for at in _MASKED_JSON_AT:
         values[at] = _json_value(values[at])
+    read_document, read_time = (
+        (_json_document, _time_text) if answer else (_json_value, _time_value)
+    )
+    for at in _DOCUMENTS_AT:
+        values[at] = read_document(values[at])
     for at in _TIMES_AT:
-        values[at] = _time_value(values[at])
+        values[at] = read_time(values[at])
     values[_DRY_RUN_AT] = bool(values[_DRY_RUN_AT])
     secret = _json_value(values[_SECRET_AT])
     if secret:
@@ -487,6 +516,7 @@ class TrialRepository(Repository):
         self._insert = DriverStatement(
             _INSERT_TRIAL, engine.dialect, columns=_TRIAL_INSERT_COLUMNS
         )
+        self._live = DriverStatement(_LIVE_EXPERIMENT, engine.dialect)
 
     def create(
         self,
@@ -515,7 +545,8 @@ class TrialRepository(Repository):
                 )
         for check in self.before_create:
             check(conn)
-        row = conn.execute(*_live(request.experiment)).mappings().first()
+        found = self._live.mappings(conn, experiment_id=str(request.experiment))
+        row = found[0] if found else None
         if row is not None and scope is not None and not scope.admits(row["metadata"]):
             row = None
         if row is None:
@@ -568,12 +599,18 @@ class TrialRepository(Repository):
     def get(self, trial_id: uuid.UUID, scope: LabelScope | None = None) -> TrialPublic:
         """Return a trial, also one of a deleted experiment; raises `NotFound`,
         also when its experiment is out of `scope`."""
-        return TrialPublic.model_validate(self.get_plain(trial_id, scope))
+        row = self._plain_row(trial_id, scope)
+        return TrialPublic.model_validate(_plain_trial(row, answer=False))
 
     def get_plain(
         self, trial_id: uuid.UUID, scope: LabelScope | None = None
     ) -> dict[str, Any]:
         """`get`, the trial a plain dict as `list_plain` gives each one."""
+        return _plain_trial(self._plain_row(trial_id, scope))
+
+    def _plain_row(
+        self, trial_id: uuid.UUID, scope: LabelScope | None
+    ) -> Sequence[Any]:
         if scope is None:
             row = self._by_id.read_one(self._engine, trial_id=str(trial_id))
         else:
@@ -584,7 +621,7 @@ class TrialRepository(Repository):
                 ).first()
         if row is None:
             raise NotFound("Trial", trial_id)
-        return _plain_trial(row)
+        return row
 
     def list(
         self, where: TrialFilter = TrialFilter(), page: Page = Page()
