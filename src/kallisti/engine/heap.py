@@ -13,26 +13,65 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import sys
 
 __all__ = ["limit_malloc_arenas", "release_freed_memory"]
 
 logger = logging.getLogger(__name__)
 
 
-def release_freed_memory() -> bool:
-    """Give pages glibc holds free back to the system; never raises.
+# Below this much free memory in its arenas a trim gives back too little to be
+# worth it: it walks every arena, about a tenth of a millisecond on the event
+# loop at the end of every trial even when there is nothing to give back.
+WORTH_TRIMMING_BYTES = 4 * 1024 * 1024
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",  # free bytes in the arenas
+            "keepcost",
+        )
+    ]
+
+
+def release_freed_memory(at_least: int = WORTH_TRIMMING_BYTES) -> bool:
+    """Give pages glibc holds free back to the system, when its arenas hold
+    `at_least` bytes free; never raises.
 
     Returns whether any memory was given back (always ``False`` without glibc).
-    It costs about a millisecond, so callers use it after a large release, not
-    after every allocation.
+    Callers use it after a large release, not after every allocation.
     """
     try:
-        trim = ctypes.CDLL(None).malloc_trim
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
     except (AttributeError, OSError):  # not glibc
+        return False
+    if _free_in_arenas(libc) < at_least:
         return False
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
     return bool(trim(0))
+
+
+def _free_in_arenas(libc: ctypes.CDLL) -> int:
+    """The free bytes glibc's arenas hold (a few microseconds to ask); where
+    glibc cannot tell (before 2.33), as if worth trimming."""
+    try:
+        mallinfo2 = libc.mallinfo2
+    except AttributeError:
+        return sys.maxsize
+    mallinfo2.restype = _MallInfo2
+    return int(mallinfo2().fordblks)
 
 
 _M_ARENA_MAX = -8
