@@ -12,6 +12,7 @@ no `malloc_trim` or `mallopt` (musl, macOS), it does nothing.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import sys
 
@@ -44,6 +45,16 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _c_library() -> ctypes.CDLL | None:
+    """The C library already loaded (opened once: each opening costs about as
+    much as a trim)."""
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
+
+
 def release_freed_memory(at_least: int = WORTH_TRIMMING_BYTES) -> bool:
     """Give pages glibc holds free back to the system, when its arenas hold
     `at_least` bytes free; never raises.
@@ -51,10 +62,9 @@ def release_freed_memory(at_least: int = WORTH_TRIMMING_BYTES) -> bool:
     Returns whether any memory was given back (always ``False`` without glibc).
     Callers use it after a large release, not after every allocation.
     """
-    try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (AttributeError, OSError):  # not glibc
+    libc = _c_library()
+    trim = getattr(libc, "malloc_trim", None)
+    if libc is None or trim is None:  # not glibc
         return False
     if _free_in_arenas(libc) < at_least:
         return False
@@ -66,9 +76,8 @@ def release_freed_memory(at_least: int = WORTH_TRIMMING_BYTES) -> bool:
 def _free_in_arenas(libc: ctypes.CDLL) -> int:
     """The free bytes glibc's arenas hold (a few microseconds to ask); where
     glibc cannot tell (before 2.33), as if worth trimming."""
-    try:
-        mallinfo2 = libc.mallinfo2
-    except AttributeError:
+    mallinfo2 = getattr(libc, "mallinfo2", None)
+    if mallinfo2 is None:
         return sys.maxsize
     mallinfo2.restype = _MallInfo2
     return int(mallinfo2().fordblks)
@@ -86,9 +95,8 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     trials it has run. Call it before any thread starts. Returns whether the
     limit was set.
     """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError):  # not glibc
+    mallopt = getattr(_c_library(), "mallopt", None)
+    if mallopt is None:  # not glibc
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
