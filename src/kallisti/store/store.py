@@ -48,6 +48,7 @@ class Store:
         self._writer_now = self.engine.execution_options(
             **{WRITE_OPTION: True, NO_WAIT_OPTION: True}
         )
+        self._loop_writer: Connection | None = None
         self.clock = clock
         self.experiments = ExperimentRepository(self.engine, clock)
         self.trials = TrialRepository(self.engine, clock)
@@ -88,8 +89,21 @@ class Store:
         must never sleep in SQLite's busy handler."""
         if self.dialect != "sqlite":
             raise WriteLockTaken
-        with write_lock_if_free(self.engine), self._writer_now.begin() as conn:
-            yield conn
+        with write_lock_if_free(self.engine):
+            conn = self._loop_writer_connection()
+            if conn.in_transaction():  # a write_now inside another
+                raise WriteLockTaken
+            with conn.begin():
+                yield conn
+
+    def _loop_writer_connection(self) -> Connection:
+        # One connection, kept, for the writes made on the event loop: taking
+        # one from the pool and giving it back cost as much as the write.
+        # Only the holder of the write lock uses it.
+        conn = self._loop_writer
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._loop_writer = self._writer_now.connect()
+        return conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -127,4 +141,8 @@ class Store:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+        with write_lock(self.engine):
+            if self._loop_writer is not None:
+                self._loop_writer.close()
+                self._loop_writer = None
         self.engine.dispose()
