@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from pathlib import Path
 
@@ -97,3 +98,46 @@ def test_at_the_default_concurrency_a_burst_of_waits_runs_all_at_once(
 
     assert len(running) == burst
     assert {t["status"] for t in stopped} == {"Stopped"}
+
+
+def test_a_trial_waiting_for_a_slot_starts_as_soon_as_one_frees(
+    tmp_path: Path,
+) -> None:
+    # Polls are a minute apart here: only the end of a running trial can start
+    # the ones that found every slot taken.
+    settings = service_settings(
+        f"sqlite:///{tmp_path / 'slots.db'}",
+        worker_concurrency=1,
+        poll_interval_seconds=60,
+    )
+    service = ServiceThread(settings).start()
+    try:
+        with httpx.Client(base_url=service.url, timeout=30) as api:
+            experiment = api.post(
+                "/api/v1/experiment",
+                json={
+                    "name": "slots",
+                    "steps": [{"do": "cm.wait", "where": {"time_in_seconds": 0.2}}],
+                },
+            ).json()
+            ids = [
+                api.post("/api/v1/trial", json={"experiment": experiment["id"]}).json()[
+                    "id"
+                ]
+                for _ in range(3)
+            ]
+            trials = [wait_for_trial(api, trial_id, timeout=20) for trial_id in ids]
+    finally:
+        service.stop()
+
+    assert {t["status"] for t in trials} == {"Succeeded"}
+    ran = sorted(
+        (
+            datetime.fromisoformat(t["executed_at"]),
+            datetime.fromisoformat(t["completed_at"]),
+        )
+        for t in trials
+    )
+    for (_, ended), (started, _) in itertools.pairwise(ran):
+        assert started >= ended  # one at a time
+        assert (started - ended).total_seconds() < 5  # not the next poll
