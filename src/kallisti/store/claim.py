@@ -62,8 +62,9 @@ def _pick(dialect: str, where: sa.ColumnElement[bool], limit: Any) -> Any:
 
 def claim_scheduled(
     conn: Connection, worker_id: str, now: datetime, lease_until: datetime, limit: int
-) -> Sequence[sa.Row[Any]]:
-    """Claim up to `limit` Scheduled trials, oldest first; return their rows."""
+) -> list[Any]:
+    """Claim up to `limit` Scheduled trials, oldest first; return their rows
+    (each value by its column's name, as an attribute)."""
     rows = [
         SimpleNamespace(**row)
         for row in _claim_statement(conn.dialect).mappings(

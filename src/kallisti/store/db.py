@@ -289,7 +289,7 @@ class DriverStatement:
     ) -> list[tuple[int, Callable[[Any], Any]]]:
         # The driver's type codes choose the reader on PostgreSQL (a float8
         # comes back a float, a numeric a Decimal); SQLite has none.
-        readers = []
+        readers: list[tuple[int, Callable[[Any], Any]]] = []
         for at, (column, described) in enumerate(
             zip(self._returned, description, strict=True)
         ):

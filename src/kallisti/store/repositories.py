@@ -77,7 +77,7 @@ def _safety_values(data: ExperimentCreate) -> dict[str, Any]:
     }
 
 
-def _experiment(row: sa.RowMapping) -> ExperimentPublic:
+def _experiment(row: sa.RowMapping | Mapping[str, Any]) -> ExperimentPublic:
     return stored_experiment(dict(row))
 
 
