@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,33 +24,41 @@ def _max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
     return peak
 
 
+def _waits_posted(api: httpx.Client, seconds: float, count: int) -> list[str]:
+    """The ids of `count` trials of one `cm.wait` of `seconds`, posted at once."""
+    experiment = api.post(
+        "/api/v1/experiment",
+        json={
+            "name": f"wait {seconds}",
+            "steps": [{"do": "cm.wait", "where": {"time_in_seconds": seconds}}],
+        },
+    ).json()
+    return [
+        api.post("/api/v1/trial", json={"experiment": experiment["id"]}).json()["id"]
+        for _ in range(count)
+    ]
+
+
+def _run_times(trials: list[dict[str, Any]]) -> list[tuple[datetime, datetime]]:
+    """When each trial ran, from `executed_at` to `completed_at`, in order."""
+    return sorted(
+        (
+            datetime.fromisoformat(t["executed_at"]),
+            datetime.fromisoformat(t["completed_at"]),
+        )
+        for t in trials
+    )
+
+
 def test_one_worker_runs_trials_concurrently_up_to_its_limit(
     api: httpx.Client, service: ServiceThread
 ) -> None:
     limit = service.service.settings.worker_concurrency
-    experiment = api.post(
-        "/api/v1/experiment",
-        json={
-            "name": "concurrency",
-            "steps": [{"do": "cm.wait", "where": {"time_in_seconds": 1}}],
-        },
-    ).json()
-    ids = [
-        api.post("/api/v1/trial", json={"experiment": experiment["id"]}).json()["id"]
-        for _ in range(limit + 4)
-    ]
+    ids = _waits_posted(api, 1, limit + 4)
     trials = [wait_for_trial(api, trial_id, timeout=60) for trial_id in ids]
 
     assert {t["status"] for t in trials} == {"Succeeded"}
-    peak = _max_overlap(
-        [
-            (
-                datetime.fromisoformat(t["executed_at"]),
-                datetime.fromisoformat(t["completed_at"]),
-            )
-            for t in trials
-        ]
-    )
+    peak = _max_overlap(_run_times(trials))
     assert 2 <= peak <= limit
 
 
@@ -66,19 +75,7 @@ def test_at_the_default_concurrency_a_burst_of_waits_runs_all_at_once(
     service = ServiceThread(settings).start()
     try:
         with httpx.Client(base_url=service.url, timeout=30) as api:
-            experiment = api.post(
-                "/api/v1/experiment",
-                json={
-                    "name": "burst",
-                    "steps": [{"do": "cm.wait", "where": {"time_in_seconds": 600}}],
-                },
-            ).json()
-            ids = [
-                api.post("/api/v1/trial", json={"experiment": experiment["id"]}).json()[
-                    "id"
-                ]
-                for _ in range(burst)
-            ]
+            ids = _waits_posted(api, 600, burst)
             running = [
                 wait_for_trial(
                     api,
@@ -113,31 +110,12 @@ def test_a_trial_waiting_for_a_slot_starts_as_soon_as_one_frees(
     service = ServiceThread(settings).start()
     try:
         with httpx.Client(base_url=service.url, timeout=30) as api:
-            experiment = api.post(
-                "/api/v1/experiment",
-                json={
-                    "name": "slots",
-                    "steps": [{"do": "cm.wait", "where": {"time_in_seconds": 0.2}}],
-                },
-            ).json()
-            ids = [
-                api.post("/api/v1/trial", json={"experiment": experiment["id"]}).json()[
-                    "id"
-                ]
-                for _ in range(3)
-            ]
+            ids = _waits_posted(api, 0.2, 3)
             trials = [wait_for_trial(api, trial_id, timeout=20) for trial_id in ids]
     finally:
         service.stop()
 
     assert {t["status"] for t in trials} == {"Succeeded"}
-    ran = sorted(
-        (
-            datetime.fromisoformat(t["executed_at"]),
-            datetime.fromisoformat(t["completed_at"]),
-        )
-        for t in trials
-    )
-    for (_, ended), (started, _) in itertools.pairwise(ran):
+    for (_, ended), (started, _) in itertools.pairwise(_run_times(trials)):
         assert started >= ended  # one at a time
         assert (started - ended).total_seconds() < 5  # not the next poll
