@@ -216,6 +216,7 @@ class DriverStatement:
         # through in SQLAlchemy (JSON parsed, times made aware), known once
         # the driver has described the columns' types.
         self._returned = compiled._result_columns
+        self._names = [column.keyname for column in self._returned]
         self._dialect = dialect
         self._readers: list[tuple[int, Callable[[Any], Any]]] | None = None
 
@@ -256,33 +257,33 @@ class DriverStatement:
 
     def rows(self, conn: Connection, **parameters: Any) -> list[tuple[Any, ...]]:
         """Every row, read in `conn`'s transaction."""
-        cursor = _driver_cursor(conn)
-        try:
-            cursor.execute(self._sql, self._driver_parameters(parameters))
-            found: list[tuple[Any, ...]] = cursor.fetchall()
-            return found
-        finally:
-            cursor.close()
+        return self._fetch_all(conn, parameters)[1]
 
     def mappings(self, conn: Connection, **parameters: Any) -> list[dict[str, Any]]:
         """Every row, read in `conn`'s transaction, as a dict by column name
         with the values SQLAlchemy would give (JSON parsed, times aware)."""
-        cursor = _driver_cursor(conn)
-        try:
-            cursor.execute(self._sql, self._driver_parameters(parameters))
-            if self._readers is None:
-                self._readers = self._readers_for(cursor.description)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        names = [column.keyname for column in self._returned]
+        description, rows = self._fetch_all(conn, parameters)
+        if self._readers is None:
+            self._readers = self._readers_for(description)
         found = []
         for row in rows:
             values = list(row)
             for at, read in self._readers:
                 values[at] = read(values[at])
-            found.append(dict(zip(names, values, strict=True)))
+            found.append(dict(zip(self._names, values, strict=True)))
         return found
+
+    def _fetch_all(
+        self, conn: Connection, parameters: Mapping[str, Any]
+    ) -> tuple[Sequence[Sequence[Any]], list[tuple[Any, ...]]]:
+        """The driver's description of the columns, and every row."""
+        cursor = _driver_cursor(conn)
+        try:
+            cursor.execute(self._sql, self._driver_parameters(parameters))
+            found: list[tuple[Any, ...]] = cursor.fetchall()
+            return cursor.description, found
+        finally:
+            cursor.close()
 
     def _readers_for(
         self, description: Sequence[Sequence[Any]]

@@ -66,19 +66,14 @@ class LeaseHolder:
     target: str
 
 
-def _switch(conn: Connection) -> Any:
-    return conn.execute(
-        sa.select(safety_switches).where(safety_switches.c.id == 1)
-    ).first()
-
-
 @dataclass(frozen=True)
-class _Gate:
-    """What the switch row says about starting a trial."""
+class _Switch:
+    """The halt switch row as read, its blackout windows parsed."""
 
     halted: bool = False
     halted_by: str | None = None
     halt_reason: str | None = None
+    halted_at: datetime | None = None
     windows: tuple[BlackoutWindow, ...] = ()
 
     def open_blackout(
@@ -87,10 +82,11 @@ class _Gate:
         return open_window([*self.windows, *configured], now)
 
 
-_GATE_COLUMNS = sa.select(
+_SWITCH = sa.select(
     safety_switches.c.halted,
     safety_switches.c.halted_by,
     safety_switches.c.halt_reason,
+    safety_switches.c.halted_at,
     safety_switches.c.blackout_windows,
 ).where(safety_switches.c.id == 1)
 
@@ -99,39 +95,46 @@ _GATE_COLUMNS = sa.select(
 # compiled once per dialect and run on the driver's cursor (see
 # `DriverStatement`), and the stored windows are parsed once per value.
 @functools.lru_cache(maxsize=16)
-def _gate_statement(dialect: Dialect, *, lock: bool) -> DriverStatement:
-    statement = _GATE_COLUMNS.with_for_update(read=True) if lock else _GATE_COLUMNS
+def _switch_statement(dialect: Dialect, *, lock: bool) -> DriverStatement:
+    statement = _SWITCH.with_for_update(read=True) if lock else _SWITCH
     return DriverStatement(statement, dialect)
 
 
-def _gate(conn: Connection, *, lock: bool = False) -> _Gate:
+def _switch(conn: Connection, *, lock: bool = False) -> _Switch:
     """The switch row in this transaction (`lock`: FOR SHARE on PostgreSQL, so
     a halt waits for the creating transaction, and the other way round)."""
-    row = _gate_statement(conn.dialect, lock=lock).run(conn)
-    if row is None:
-        return _Gate()
-    halted_now, halted_by, halt_reason, windows = row
-    return _Gate(bool(halted_now), halted_by, halt_reason, _stored_windows(windows))
+    found = _switch_statement(conn.dialect, lock=lock).mappings(conn)
+    if not found:
+        return _Switch()
+    row = found[0]
+    return _Switch(
+        halted=bool(row["halted"]),
+        halted_by=row["halted_by"],
+        halt_reason=row["halt_reason"],
+        halted_at=row["halted_at"],
+        windows=_stored_windows(row["blackout_windows"]),
+    )
 
 
-def _stored_windows(stored: Any) -> tuple[BlackoutWindow, ...]:
-    if not stored or stored == "[]":
-        return ()
-    return _parsed_windows(stored if isinstance(stored, str) else orjson.dumps(stored))
+def _stored_windows(stored: list[Any] | None) -> tuple[BlackoutWindow, ...]:
+    return _parsed_windows(orjson.dumps(stored)) if stored else ()
 
 
 @functools.lru_cache(maxsize=16)
-def _parsed_windows(text: str | bytes) -> tuple[BlackoutWindow, ...]:
-    return tuple(_WINDOWS.validate_json(text))
+def _parsed_windows(stored: bytes) -> tuple[BlackoutWindow, ...]:
+    return tuple(_WINDOWS.validate_json(stored))
 
 
 def halted(conn: Connection) -> HaltPublic:
     """The halt switch as it is in this transaction."""
-    row = _switch(conn)
-    if row is None or not row.halted:
+    switch = _switch(conn)
+    if not switch.halted:
         return HaltPublic(halted=False)
     return HaltPublic(
-        halted=True, reason=row.halt_reason, by=row.halted_by, at=row.halted_at
+        halted=True,
+        reason=switch.halt_reason,
+        by=switch.halted_by,
+        at=switch.halted_at,
     )
 
 
@@ -139,7 +142,7 @@ def open_blackout(
     conn: Connection, now: datetime, configured: Sequence[BlackoutWindow] = ()
 ) -> BlackoutWindow | None:
     """The blackout window open at `now` (the stored ones, then the configured)."""
-    return _gate(conn).open_blackout(now, configured)
+    return _switch(conn).open_blackout(now, configured)
 
 
 def may_start(
@@ -147,8 +150,8 @@ def may_start(
 ) -> bool:
     """Whether a trial may start at `now`: not halted, no blackout window open
     (one read of the switch: an idle worker asks at every poll)."""
-    gate = _gate(conn)
-    return not gate.halted and gate.open_blackout(now, configured) is None
+    switch = _switch(conn)
+    return not switch.halted and switch.open_blackout(now, configured) is None
 
 
 class SafetyRepository(Repository):
@@ -162,13 +165,13 @@ class SafetyRepository(Repository):
 
         Runs in the creating transaction. Raises `Refused` naming the reason.
         """
-        gate = _gate(conn, lock=True)
-        if gate.halted:
+        switch = _switch(conn, lock=True)
+        if switch.halted:
             raise Refused(
-                f"Chaos is halted by {gate.halted_by}: {gate.halt_reason}. "
+                f"Chaos is halted by {switch.halted_by}: {switch.halt_reason}. "
                 "No trial starts until it is resumed (DELETE /api/v1/halt)."
             )
-        window = gate.open_blackout(self._clock(), self.configured_windows)
+        window = switch.open_blackout(self._clock(), self.configured_windows)
         if window is not None:
             raise Refused(
                 f"The blackout window {window.name!r} is open: no trial starts "
@@ -260,8 +263,7 @@ class SafetyRepository(Repository):
 
     def blackout_windows(self) -> list[BlackoutWindow]:
         with self._read() as conn:
-            row = _switch(conn)
-        return _WINDOWS.validate_python(row.blackout_windows) if row else []
+            return list(_switch(conn).windows)
 
     def replace_blackout_windows(
         self, windows: list[BlackoutWindow]
