@@ -466,8 +466,9 @@ def _default_list() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
         .scalar_subquery()
     )
     # A page's trials are picked by the (created_at, id, experiment_id) index
-    # alone, then read by id: with the rows themselves in the select, the
-    # database reads every trial it skips (offset 5,000: 1.8 ms against 0.9).
+    # alone, then read by id: cheaper than stepping over the skipped trials
+    # with whole rows selected (offset 5,000 on SQLite: about 1.0 ms against
+    # 1.5).
     picked = (
         sa.select(trials.c.id)
         .where(*conditions)
