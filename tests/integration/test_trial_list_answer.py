@@ -11,7 +11,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from kallisti.api.masking import masked_trial, masked_trials_json
-from kallisti.domain.models import TrialPublic
+from kallisti.domain.models import ExperimentCreate, TrialCreate, TrialPublic
 from kallisti.store import Page, Store, TrialFilter
 from kallisti.store.tables import trials
 from support import wait_for_trial
@@ -121,3 +121,43 @@ def test_the_list_is_byte_for_byte_the_models_answer_with_secrets_masked(
     listed = {t["experiment"] for t in api.get(TRIALS).json()}
     assert deleted not in listed
     assert experiment in listed
+
+
+def test_unfiltered_pages_leave_out_deleted_experiments_trials_once_one_is_deleted(
+    idle_store: Store,
+) -> None:
+    def experiment_with_trials(name: str) -> tuple[uuid.UUID, list[str]]:
+        experiment = idle_store.experiments.create(
+            ExperimentCreate.model_validate(
+                {"name": name, "steps": [{"do": "cm.wait", "where": {}}]}
+            ),
+            created_by="test",
+        )
+        request = TrialCreate(experiment=experiment.id)
+        created = [
+            idle_store.trials.create(request, initiated_by="test", initiated_from="api")
+            for _ in range(3)
+        ]
+        return experiment.id, [str(trial.id) for trial in created]
+
+    _, kept = experiment_with_trials("kept")
+    gone_id, gone = experiment_with_trials("gone")
+
+    def pages() -> tuple[list[str], set[int]]:
+        listed: list[str] = []
+        totals = set()
+        for offset in range(0, 6, 2):
+            items, total = idle_store.trials.list_plain(
+                TrialFilter(), Page(limit=2, offset=offset)
+            )
+            listed += [str(item["id"]) for item in items]
+            totals.add(total)
+        return listed, totals
+
+    assert pages() == (kept + gone, {6})
+
+    idle_store.experiments.soft_delete(gone_id)
+
+    assert pages() == (kept, {3})
+    whole, total = idle_store.trials.list_plain(TrialFilter(), Page())
+    assert ([str(item["id"]) for item in whole], total) == (kept, 3)

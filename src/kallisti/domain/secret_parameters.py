@@ -32,6 +32,8 @@ def secret_parameter_names(
 ) -> set[str]:
     """The names of `parameters` whose values are secret, given the steps'
     `where` objects they are templated into."""
+    if not parameters:
+        return set()  # nothing to look for: no step need be rendered
     names = {str(name) for name in parameters if is_secret_key(str(name))}
     probes = {_sentinel(index): str(name) for index, name in enumerate(parameters)}
     templates = Templates({name: probe for probe, name in probes.items()})

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -450,25 +450,48 @@ def _canonical_uuid(value: str | None) -> str | None:
 _LIST_ORDER = (trials.c.created_at, trials.c.id)
 
 
-def _default_list() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
-    """The unfiltered list, a page of it (`:offset`, `:limit`) and its count."""
+class _DefaultList(NamedTuple):
+    """The statements of the unfiltered list."""
+
+    every: sa.Select[Any]
+    """All trials of live experiments."""
+    page: sa.Select[Any]
+    """A page of those (`:offset`, `:limit`)."""
+    page_of_every_trial: sa.Select[Any]
+    """A page of all trials: the same page while no trial's experiment is
+    deleted, found without testing each skipped trial's experiment (offset
+    5,000 on SQLite: 0.17 ms to pick the ids against 0.8)."""
+    counts: sa.Select[Any]
+    """All trials, and those of deleted experiments (`trials`, `of_deleted`)."""
+
+
+def _default_list() -> _DefaultList:
     conditions = _trial_conditions(TrialFilter(), "")
-    query = sa.select(*_PLAIN_COLUMNS).where(*conditions).order_by(*_LIST_ORDER)
-    # All trials less those of deleted experiments: the database counts a
-    # whole table without reading its rows, and the few deleted experiments'
-    # trials by index, where testing every trial's experiment reads them all.
+    every = sa.select(*_PLAIN_COLUMNS).where(*conditions).order_by(*_LIST_ORDER)
+    # The database counts a whole table without reading its rows, and the few
+    # deleted experiments' trials by index, where testing every trial's
+    # experiment reads them all.
     deleted = sa.select(experiments.c.id).where(experiments.c.deleted_at.is_not(None))
-    count = sa.select(
-        sa.select(sa.func.count()).select_from(trials).scalar_subquery()
-        - sa.select(sa.func.count())
+    counts = sa.select(
+        sa.select(sa.func.count())
+        .select_from(trials)
+        .scalar_subquery()
+        .label("trials"),
+        sa.select(sa.func.count())
         .select_from(trials)
         .where(trials.c.experiment_id.in_(deleted))
         .scalar_subquery()
+        .label("of_deleted"),
     )
-    # A page's trials are picked by the (created_at, id, experiment_id) index
-    # alone, then read by id: cheaper than stepping over the skipped trials
-    # with whole rows selected (offset 5,000 on SQLite: about 1.0 ms against
-    # 1.5).
+    return _DefaultList(every, _page_of(conditions), _page_of([]), counts)
+
+
+def _page_of(conditions: Sequence[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    """A page (`:offset`, `:limit`) of the trials that meet `conditions`.
+
+    Its trials are picked by the (created_at, id, experiment_id) index alone,
+    then read by id: cheaper than stepping over the skipped trials with whole
+    rows selected (offset 5,000 on SQLite: about 1.0 ms against 1.5)."""
     picked = (
         sa.select(trials.c.id)
         .where(*conditions)
@@ -476,12 +499,11 @@ def _default_list() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
         .offset(sa.bindparam("offset"))
         .limit(sa.bindparam("limit"))
     )
-    page = (
+    return (
         sa.select(*_PLAIN_COLUMNS)
         .where(trials.c.id.in_(picked.scalar_subquery()))
         .order_by(*_LIST_ORDER)
     )
-    return query, page, count
 
 
 PlainTrials = list[dict[str, Any]]
@@ -523,8 +545,11 @@ class TrialRepository(Repository):
         self.before_create: list[Callable[[Connection], None]] = []
         """Run in the creating transaction; may refuse (the halt switch)."""
         self._by_id = DriverStatement(_PLAIN_BY_ID, engine.dialect)
-        self._all = DriverStatement(_ALL_PLAIN, engine.dialect)
-        self._page = DriverStatement(_PAGE_PLAIN, engine.dialect)
+        self._every = DriverStatement(_DEFAULT_LIST.every, engine.dialect)
+        self._page = DriverStatement(_DEFAULT_LIST.page, engine.dialect)
+        self._page_of_every_trial = DriverStatement(
+            _DEFAULT_LIST.page_of_every_trial, engine.dialect
+        )
         self._insert = DriverStatement(
             _INSERT_TRIAL, engine.dialect, columns=_TRIAL_INSERT_COLUMNS
         )
@@ -667,28 +692,25 @@ class TrialRepository(Repository):
         10,000 is then written as JSON in one call instead of a model per row."""
         whole = page.limit is None and page.offset == 0
         with self._read() as conn, collection_paused():
-            if where == TrialFilter() and (whole or page.limit is not None):
-                # The common lists: compiled once, read with the driver.
-                found = (
-                    self._all.rows(conn)
-                    if whole
-                    else self._page.rows(conn, offset=page.offset, limit=page.limit)
-                )
-                count = _COUNT_ALL
-            else:
-                conditions = _trial_conditions(where, self._engine.dialect.name)
-                query = (
-                    sa.select(*_PLAIN_COLUMNS)
-                    .where(*conditions)
-                    .order_by(*_LIST_ORDER)
-                    .offset(page.offset)
-                    .limit(page.limit)
-                )
-                count = (
-                    sa.select(sa.func.count()).select_from(trials).where(*conditions)
-                )
-                found = list(conn.execute(query))
-            rows = [_plain_trial(row) for row in found]
+            # The common lists are compiled once and read with the driver.
+            if where == TrialFilter() and whole:
+                rows = [_plain_trial(row) for row in self._every.rows(conn)]
+                return rows, len(rows)
+            if where == TrialFilter() and page.limit is not None:
+                every, of_deleted = conn.execute(_DEFAULT_LIST.counts).one()
+                statement = self._page if of_deleted else self._page_of_every_trial
+                found = statement.rows(conn, offset=page.offset, limit=page.limit)
+                return [_plain_trial(row) for row in found], every - of_deleted
+            conditions = _trial_conditions(where, self._engine.dialect.name)
+            query = (
+                sa.select(*_PLAIN_COLUMNS)
+                .where(*conditions)
+                .order_by(*_LIST_ORDER)
+                .offset(page.offset)
+                .limit(page.limit)
+            )
+            count = sa.select(sa.func.count()).select_from(trials).where(*conditions)
+            rows = [_plain_trial(row) for row in conn.execute(query)]
             total = len(rows) if whole else conn.execute(count).scalar_one()
         return rows, total
 
@@ -821,5 +843,5 @@ def _trial_conditions(where: TrialFilter, dialect: str) -> list[sa.ColumnElement
     return conditions
 
 
-_ALL_PLAIN, _PAGE_PLAIN, _COUNT_ALL = _default_list()
+_DEFAULT_LIST = _default_list()
 _PLAIN_BY_ID = sa.select(*_PLAIN_COLUMNS).where(trials.c.id == sa.bindparam("trial_id"))
