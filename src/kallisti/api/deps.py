@@ -68,7 +68,8 @@ class ServiceState:
     async def read(
         self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
     ) -> _T:
-        """Run a short store read (one row by key) and return its result.
+        """Run a short store read (one row by key, a page of trials) and return
+        its result.
 
         SQLite in WAL mode answers such a read from its page cache without
         waiting on writers, faster than a hop to a thread costs, so it runs on

@@ -15,14 +15,19 @@ from kallisti.api.responses import model_response
 from kallisti.api.times import UtcTime
 from kallisti.auth import Principal
 from kallisti.domain.models import TrialCreate, TrialPublic, TrialStatus
-from kallisti.store import TrialFilter
+from kallisti.store import Page, TrialFilter
 from kallisti.store.base import collection_paused
 
 router = APIRouter(prefix="/trial", tags=["trial"])
 
 
+PAGE_READ_ON_LOOP = 100
+"""Pages of at most this many trials are read like one trial (`ServiceState.read`);
+longer lists on a thread."""
+
+
 @router.get("", response_model=list[TrialPublic])
-def list_trials(
+async def list_trials(
     request: Request,
     state: State,
     page: PageQuery,
@@ -51,6 +56,18 @@ def list_trials(
         include_deleted_experiments=include_deleted,
         scope=state.scope_of(caller),
     )
+    if page.limit is not None and page.limit <= PAGE_READ_ON_LOOP:
+        listed = await state.read(_listed_json, state, where, page)
+    else:
+        listed = await run_in_threadpool(_listed_json, state, where, page)
+    content, returned, total = listed
+    return list_json_response(request, content, returned, total, page)
+
+
+def _listed_json(
+    state: ServiceState, where: TrialFilter, page: Page
+) -> tuple[bytes, int, int]:
+    """The page as a JSON array, how many trials it holds, and their total."""
     # Plain rows written as JSON in one call: a list of 10,000 trials is no
     # longer 10,000 models validated, copied and serialised one by one. No
     # cycle collection until the JSON is written: one would walk all of them.
@@ -59,7 +76,7 @@ def list_trials(
         returned = len(items)
         content = masked_trials_json(items)
         del items
-    return list_json_response(request, content, returned, total, page)
+    return content, returned, total
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TrialPublic)
