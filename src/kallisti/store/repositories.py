@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 import sqlalchemy as sa
@@ -550,6 +550,7 @@ class TrialRepository(Repository):
         self._page_of_every_trial = DriverStatement(
             _DEFAULT_LIST.page_of_every_trial, engine.dialect
         )
+        self._counts = DriverStatement(_DEFAULT_LIST.counts, engine.dialect)
         self._insert = DriverStatement(
             _INSERT_TRIAL, engine.dialect, columns=_TRIAL_INSERT_COLUMNS
         )
@@ -697,7 +698,7 @@ class TrialRepository(Repository):
                 rows = [_plain_trial(row) for row in self._every.rows(conn)]
                 return rows, len(rows)
             if where == TrialFilter() and page.limit is not None:
-                every, of_deleted = conn.execute(_DEFAULT_LIST.counts).one()
+                every, of_deleted = cast(tuple[int, int], self._counts.run(conn))
                 statement = self._page if of_deleted else self._page_of_every_trial
                 found = statement.rows(conn, offset=page.offset, limit=page.limit)
                 return [_plain_trial(row) for row in found], every - of_deleted
