@@ -21,9 +21,14 @@ from kallisti.store.base import collection_paused
 router = APIRouter(prefix="/trial", tags=["trial"])
 
 
-PAGE_READ_ON_LOOP = 100
-"""Pages of at most this many trials are read like one trial (`ServiceState.read`);
-longer lists on a thread."""
+# A page of the unfiltered list is read like one trial (`ServiceState.read`):
+# its trials are picked on an index and counted without reading them, about
+# 3.5 ms for 100 trials at offset 10,000 on SQLite on a slow machine. A
+# filtered list counts every trial it matches (about 35 ms for 10,000), and
+# longer lists take longer still: they are read on a thread, off the event
+# loop that runs the trials' steps.
+_LOOP_PAGE_LIMIT = 100
+_LOOP_PAGE_END = 50_000
 
 
 @router.get("", response_model=list[TrialPublic])
@@ -56,12 +61,21 @@ async def list_trials(
         include_deleted_experiments=include_deleted,
         scope=state.scope_of(caller),
     )
-    if page.limit is not None and page.limit <= PAGE_READ_ON_LOOP:
+    if _is_quick(where, page):
         listed = await state.read(_listed_json, state, where, page)
     else:
         listed = await run_in_threadpool(_listed_json, state, where, page)
     content, returned, total = listed
     return list_json_response(request, content, returned, total, page)
+
+
+def _is_quick(where: TrialFilter, page: Page) -> bool:
+    return (
+        where == TrialFilter()
+        and page.limit is not None
+        and page.limit <= _LOOP_PAGE_LIMIT
+        and page.offset + page.limit <= _LOOP_PAGE_END
+    )
 
 
 def _listed_json(
