@@ -11,7 +11,12 @@ import httpx
 from pydantic import TypeAdapter
 
 from kallisti.api.masking import masked_trial, masked_trials_json
-from kallisti.domain.models import ExperimentCreate, TrialCreate, TrialPublic
+from kallisti.domain.models import (
+    ExperimentCreate,
+    TrialCreate,
+    TrialPublic,
+    TrialStatus,
+)
 from kallisti.store import Page, Store, TrialFilter
 from kallisti.store.tables import trials
 from support import wait_for_trial
@@ -143,21 +148,26 @@ def test_unfiltered_pages_leave_out_deleted_experiments_trials_once_one_is_delet
     _, kept = experiment_with_trials("kept")
     gone_id, gone = experiment_with_trials("gone")
 
-    def pages() -> tuple[list[str], set[int]]:
+    def pages(where: TrialFilter) -> tuple[list[str], set[int]]:
         listed: list[str] = []
         totals = set()
         for offset in range(0, 6, 2):
             items, total = idle_store.trials.list_plain(
-                TrialFilter(), Page(limit=2, offset=offset)
+                where, Page(limit=2, offset=offset)
             )
             listed += [str(item["id"]) for item in items]
             totals.add(total)
         return listed, totals
 
-    assert pages() == (kept + gone, {6})
+    scheduled = TrialFilter(status=TrialStatus.SCHEDULED)  # no worker: all of them
+    everything = TrialFilter(include_deleted_experiments=True)
+    for where in (TrialFilter(), scheduled, everything):
+        assert pages(where) == (kept + gone, {6})
 
     idle_store.experiments.soft_delete(gone_id)
 
-    assert pages() == (kept, {3})
+    assert pages(TrialFilter()) == (kept, {3})
+    assert pages(scheduled) == (kept, {3})
+    assert pages(everything) == (kept + gone, {6})
     whole, total = idle_store.trials.list_plain(TrialFilter(), Page())
     assert ([str(item["id"]) for item in whole], total) == (kept, 3)

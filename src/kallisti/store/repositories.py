@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
@@ -697,11 +697,20 @@ class TrialRepository(Repository):
             if where == TrialFilter() and whole:
                 rows = [_plain_trial(row) for row in self._every.rows(conn)]
                 return rows, len(rows)
+            every, of_deleted = cast(tuple[int, int], self._counts.run(conn))
+            if not of_deleted:
+                # No trial's experiment is deleted: the same trials, found
+                # without testing each one's experiment (a page, or the count
+                # of a status, then reads an index alone).
+                where = replace(where, include_deleted_experiments=True)
             if where == TrialFilter() and page.limit is not None:
-                every, of_deleted = cast(tuple[int, int], self._counts.run(conn))
-                statement = self._page if of_deleted else self._page_of_every_trial
-                found = statement.rows(conn, offset=page.offset, limit=page.limit)
+                found = self._page.rows(conn, offset=page.offset, limit=page.limit)
                 return [_plain_trial(row) for row in found], every - of_deleted
+            if where == _EVERY_TRIAL and page.limit is not None:
+                found = self._page_of_every_trial.rows(
+                    conn, offset=page.offset, limit=page.limit
+                )
+                return [_plain_trial(row) for row in found], every
             conditions = _trial_conditions(where, self._engine.dialect.name)
             query = (
                 sa.select(*_PLAIN_COLUMNS)
@@ -845,4 +854,5 @@ def _trial_conditions(where: TrialFilter, dialect: str) -> list[sa.ColumnElement
 
 
 _DEFAULT_LIST = _default_list()
+_EVERY_TRIAL = TrialFilter(include_deleted_experiments=True)
 _PLAIN_BY_ID = sa.select(*_PLAIN_COLUMNS).where(trials.c.id == sa.bindparam("trial_id"))
