@@ -15,6 +15,7 @@ import ctypes
 import functools
 import logging
 import sys
+from typing import Any
 
 __all__ = ["limit_malloc_arenas", "release_freed_memory"]
 
@@ -62,25 +63,32 @@ def release_freed_memory(at_least: int = WORTH_TRIMMING_BYTES) -> bool:
     Returns whether any memory was given back (always ``False`` without glibc).
     Callers use it after a large release, not after every allocation.
     """
-    libc = _c_library()
-    trim = getattr(libc, "malloc_trim", None)
-    if libc is None or trim is None:  # not glibc
+    trim = _c_function("malloc_trim", (ctypes.c_size_t,), ctypes.c_int)
+    if trim is None:  # not glibc
         return False
-    if _free_in_arenas(libc) < at_least:
+    if _free_in_arenas() < at_least:
         return False
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
     return bool(trim(0))
 
 
-def _free_in_arenas(libc: ctypes.CDLL) -> int:
+def _free_in_arenas() -> int:
     """The free bytes glibc's arenas hold (a few microseconds to ask); where
     glibc cannot tell (before 2.33), as if worth trimming."""
-    mallinfo2 = getattr(libc, "mallinfo2", None)
+    mallinfo2 = _c_function("mallinfo2", (), _MallInfo2)
     if mallinfo2 is None:
         return sys.maxsize
-    mallinfo2.restype = _MallInfo2
     return int(mallinfo2().fordblks)
+
+
+@functools.cache
+def _c_function(name: str, argtypes: tuple[Any, ...], restype: Any) -> Any:
+    """The C library's function `name` with its prototype set, once; None
+    where the library has no such function."""
+    function = getattr(_c_library(), name, None)
+    if function is not None:
+        function.argtypes = list(argtypes)
+        function.restype = restype
+    return function
 
 
 _M_ARENA_MAX = -8
@@ -95,9 +103,7 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     trials it has run. Call it before any thread starts. Returns whether the
     limit was set.
     """
-    mallopt = getattr(_c_library(), "mallopt", None)
+    mallopt = _c_function("mallopt", (ctypes.c_int, ctypes.c_int), ctypes.c_int)
     if mallopt is None:  # not glibc
         return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
     return bool(mallopt(_M_ARENA_MAX, arenas))
