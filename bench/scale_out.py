@@ -3,8 +3,8 @@
 Starts `kallisti serve --no-worker` and `kallisti worker` processes on a fresh
 database of the local PostgreSQL (127.0.0.1:5432, user postgres), then:
 
-1. idle: transactions per second per worker, counted by the server
-   (pg_stat_database), with every worker idle;
+1. idle: transactions and statements per second per worker, counted by the
+   server (pg_stat_database, and its statement log), with every worker idle;
 2. load: posts `--trials` trials through the API, alternately a probe of a
    local HTTP target (one chaos request per trial, counted by the target) and
    a wait, SIGKILLs one worker in the middle, waits for every trial to end;
@@ -182,14 +182,14 @@ def _server_log() -> Path | None:
     return logs[-1] if logs and os.access(logs[-1], os.R_OK) else None
 
 
-_PROTOCOL = (b"BEGIN", b"COMMIT", b"ROLLBACK", b";")
+_PING = b";"  # what the pool sends before it lends a connection
 
 
 def idle_rate(name: str, workers: int, seconds: float) -> tuple[float, float | None]:
     """Per worker and second, while every worker is idle: the transactions
-    the server counted (pg_stat_database) and the queries it logged, that is
-    statements other than BEGIN/COMMIT/ROLLBACK and the pool's `;` ping (None
-    when the server's log cannot be read)."""
+    the server counted (pg_stat_database) and the statements it logged,
+    BEGIN and COMMIT included, the pool's empty `;` ping not (None when the
+    server's log cannot be read)."""
     log = _server_log()
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         time.sleep(12)  # start-up work done, its statistics flushed
@@ -208,7 +208,7 @@ def idle_rate(name: str, workers: int, seconds: float) -> tuple[float, float | N
                     continue
                 if b"statement: " in line:
                     text = line.split(b"statement: ", 1)[1].strip()
-                    logged += text not in _PROTOCOL
+                    logged += text != _PING
                 elif b"LOG:  execute" in line:
                     logged += 1
         statements = logged / seconds / workers
@@ -273,8 +273,8 @@ def main() -> None:
                 f"idle, per worker: {transactions:.2f} transactions/s "
                 f"(pg_stat_database), "
                 + (
-                    f"{statements:.2f} queries/s (server statement log, without BEGIN, "
-                    "COMMIT, ROLLBACK and the pool's ping)"
+                    f"{statements:.2f} statements/s (server statement log, BEGIN "
+                    "and COMMIT included, the pool's empty ping not)"
                     if statements is not None
                     else "server log not readable"
                 )

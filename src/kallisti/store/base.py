@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from kallisti.domain.record import Clock, utc_now
-from kallisti.store.db import SINGLE_STATEMENT_OPTION, WRITE_OPTION, write_lock
+from kallisti.store.db import WRITE_OPTION, single_statement_engine, write_lock
 
 __all__ = ["Repository", "collection_paused"]
 
@@ -23,9 +23,7 @@ class Repository:
     def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
-        self._single_reader = engine.execution_options(
-            **{SINGLE_STATEMENT_OPTION: True}
-        )
+        self._single_statement = single_statement_engine(engine)
         self._clock = clock
 
     @contextmanager
@@ -41,7 +39,19 @@ class Repository:
     @contextmanager
     def _read_one_statement(self) -> Iterator[Connection]:
         """A read that runs exactly one statement (a row by key)."""
-        with self._single_reader.connect() as conn:
+        with self._single_statement.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write_one_statement(self) -> Iterator[Connection]:
+        """A write of exactly one statement, committed when the block ends
+        without error: on PostgreSQL it commits by itself (no BEGIN and COMMIT
+        round trips); on SQLite it takes the write lock as every write does."""
+        if self._engine.dialect.name != "postgresql":
+            with self._write() as conn:
+                yield conn
+            return
+        with self._single_statement.connect() as conn:
             yield conn
 
 

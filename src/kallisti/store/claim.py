@@ -38,6 +38,7 @@ __all__ = [
     "renew_leases",
     "save_record",
     "stop_requests",
+    "work_waiting",
 ]
 
 RUNNING_STATUSES = (TrialStatus.IN_PROGRESS.value, TrialStatus.STOP_INITIATED.value)
@@ -58,6 +59,35 @@ def _pick(dialect: str, where: sa.ColumnElement[bool], limit: Any) -> Any:
     picked = pick.with_for_update(skip_locked=True).cte("picked")
     picked = picked.prefix_with("MATERIALIZED")
     return sa.select(picked.c.id)
+
+
+def _due(now: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
+    """Scheduled trials a claim may take at `now`: a trial waiting for a
+    target or its turn is looked at again from `not_before`, not at every
+    poll."""
+    return (trials.c.status == TrialStatus.SCHEDULED.value) & (
+        trials.c.not_before.is_(None) | (trials.c.not_before <= now)
+    )
+
+
+def _lease_expired(
+    now: datetime | sa.BindParameter[datetime],
+) -> sa.ColumnElement[bool]:
+    """Running trials whose worker was lost: their lease ran out."""
+    return trials.c.status.in_(RUNNING_STATUSES) & (trials.c.lease_expires_at < now)
+
+
+def work_waiting(conn: Connection, now: datetime) -> bool:
+    """Whether a claim at `now` could find anything: a due Scheduled trial or
+    an expired lease. One read that locks nothing, for an idle worker's poll
+    to ask before it opens a claim's write transaction."""
+    query = sa.select(
+        sa.or_(
+            sa.exists().where(_due(now)),
+            sa.exists().where(_lease_expired(now)),
+        )
+    )
+    return bool(conn.execute(query).scalar())
 
 
 def claim_scheduled(
@@ -92,11 +122,7 @@ def claim_scheduled(
 @functools.lru_cache(maxsize=8)
 def _claim_statement(dialect: Dialect) -> DriverStatement:
     now = sa.bindparam("now", type_=UTCDateTime)
-    # A trial waiting for a target or its turn is looked at again from
-    # `not_before`, not at every poll.
-    scheduled = (trials.c.status == TrialStatus.SCHEDULED.value) & (
-        trials.c.not_before.is_(None) | (trials.c.not_before <= now)
-    )
+    scheduled = _due(now)
     pick = _pick(dialect.name, scheduled, sa.bindparam("limit"))
     claim = (
         trials.update()
@@ -124,7 +150,7 @@ def claim_orphans(
     LOCKED; SQLite: the write transaction), so the holder read is the one
     replaced.
     """
-    expired = trials.c.status.in_(RUNNING_STATUSES) & (trials.c.lease_expires_at < now)
+    expired = _lease_expired(now)
     pick = (
         sa.select(trials.c.id, trials.c.worker_id, trials.c.lease_expires_at)
         .where(expired)

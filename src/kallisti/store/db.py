@@ -24,6 +24,7 @@ __all__ = [
     "DriverStatement",
     "WriteLockTaken",
     "create_db_engine",
+    "single_statement_engine",
     "write_lock",
     "write_lock_if_free",
 ]
@@ -98,6 +99,21 @@ def create_db_engine(url: str) -> Engine:
         connect_args={"options": _POSTGRES_SESSION_OPTIONS},
         **_JSON_CODEC,
     )
+
+
+def single_statement_engine(engine: Engine) -> Engine:
+    """`engine`, for transactions of exactly one statement.
+
+    Such a statement is atomic by itself, so it needs no BEGIN and COMMIT:
+    on SQLite a read skips BEGIN (a write still takes the write lock with
+    BEGIN IMMEDIATE, see `Repository._write_one_statement`); on PostgreSQL
+    the connection is in autocommit, which saves two round trips, and two of
+    the three statements an idle worker's poll or heartbeat would otherwise
+    make. Under READ COMMITTED each statement sees its own snapshot anyway.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine.execution_options(**{SINGLE_STATEMENT_OPTION: True})
 
 
 def _sqlite_engine(url: str) -> Engine:

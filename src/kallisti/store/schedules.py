@@ -291,7 +291,7 @@ class ScheduleRepository(Repository):
             .order_by(schedules.c.next_fire_at, schedules.c.id)
             .limit(limit)
         )
-        with self._read() as conn:
+        with self._read_one_statement() as conn:
             return [
                 DueTick(row.id, row.next_fire_at, row.recurrence_pattern, row.timezone)
                 for row in conn.execute(query)

@@ -19,6 +19,7 @@ from kallisti.store.db import (
     WRITE_OPTION,
     WriteLockTaken,
     create_db_engine,
+    single_statement_engine,
     write_lock,
     write_lock_if_free,
 )
@@ -49,6 +50,7 @@ class Store:
             **{WRITE_OPTION: True, NO_WAIT_OPTION: True}
         )
         self._loop_writer: Connection | None = None
+        self._single_statement = single_statement_engine(self.engine)
         self.clock = clock
         self.experiments = ExperimentRepository(self.engine, clock)
         self.trials = TrialRepository(self.engine, clock)
@@ -108,6 +110,13 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def read_one_statement(self) -> Iterator[Connection]:
+        """A read that runs exactly one statement, outside any transaction
+        (see `single_statement_engine`)."""
+        with self._single_statement.connect() as conn:
             yield conn
 
     @property

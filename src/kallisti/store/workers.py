@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from kallisti.domain.record import Clock, utc_now
@@ -48,7 +49,9 @@ class WorkerRepository(Repository):
         super().__init__(engine, clock)
 
     def beat(self, beat: WorkerBeat) -> None:
-        """Write the worker's row with a fresh heartbeat."""
+        """Write the worker's row with a fresh heartbeat: one statement, which
+        inserts the row at the first beat (an idle fleet's heartbeats are most
+        of what it asks of the database)."""
         values: dict[str, Any] = {
             "heartbeat_at": self._clock(),
             "last_claim_at": beat.last_claim_at,
@@ -56,16 +59,16 @@ class WorkerRepository(Repository):
             "failing": dict(beat.failing),
             "stopped_at": None,
         }
-        with self._write() as conn:
-            updated = conn.execute(
-                workers.update().where(workers.c.id == beat.worker_id).values(values)
-            ).rowcount
-            if not updated:
-                conn.execute(
-                    workers.insert().values(
-                        id=beat.worker_id, started_at=beat.started_at, **values
-                    )
-                )
+        insert = (
+            postgresql.insert(workers)
+            if self._engine.dialect.name == "postgresql"
+            else sqlite.insert(workers)
+        )
+        upsert = insert.values(
+            id=beat.worker_id, started_at=beat.started_at, **values
+        ).on_conflict_do_update(index_elements=[workers.c.id], set_=values)
+        with self._write_one_statement() as conn:
+            conn.execute(upsert)
 
     def stopped(self, worker_id: str) -> None:
         """Mark a worker that shut down cleanly (it is no longer expected)."""

@@ -184,9 +184,11 @@ class Worker:
             )
             helpers.append(asyncio.create_task(self._listener.run()))
         try:
+            woken = True
             while not shutdown.is_set():
-                await self._fill_slots()
-                await self._sleep_until_work(shutdown)
+                if woken or self._backlog or await self._work_waiting():
+                    await self._fill_slots()
+                woken = await self._sleep_until_work(shutdown)
         finally:
             await self._shutdown_running()
             await self.notifier.aclose()
@@ -201,7 +203,9 @@ class Worker:
                 "worker %s stopped", self.worker_id, extra={"action": "worker_stopped"}
             )
 
-    async def _sleep_until_work(self, shutdown: asyncio.Event) -> None:
+    async def _sleep_until_work(self, shutdown: asyncio.Event) -> bool:
+        """Wait for a wake-up, the shutdown or the next poll; whether the
+        worker was woken (told of new trials) rather than polling."""
         assert self._wakeup is not None
         waiters = [
             asyncio.create_task(self._wakeup.wait()),
@@ -216,7 +220,9 @@ class Worker:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        woken = self._wakeup.is_set()
         self._wakeup.clear()
+        return woken
 
     def _idle_poll_seconds(self) -> float:
         # While notifications arrive, polling only catches what they cannot
@@ -224,6 +230,20 @@ class Worker:
         if self._listener is not None and self._listener.listening:
             return self.settings.listen_poll_interval_seconds
         return self.settings.poll_interval_seconds
+
+    async def _work_waiting(self) -> bool:
+        """Whether a claim could find anything now: a poll asks this first,
+        so an idle worker reads one row instead of opening a write
+        transaction (on PostgreSQL, one statement every poll instead of
+        five). When the database cannot tell, the claim runs and reports."""
+        try:
+            return await self._store_call("claim", self._work_waiting_now)
+        except Exception:
+            return True
+
+    def _work_waiting_now(self) -> bool:
+        with self.store.read_one_statement() as conn:
+            return queries.work_waiting(conn, self.store.clock())
 
     async def _fill_slots(self) -> None:
         """Recover orphans first (their clean-up is overdue), then claim new
