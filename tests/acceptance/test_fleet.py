@@ -1,9 +1,10 @@
 """A fleet on PostgreSQL as operators run it: `kallisti serve --no-worker` and
 several `kallisti worker` processes sharing one database.
 
-Workers wake on LISTEN/NOTIFY, not on polling; trials created through the API
-process spread over the workers, each runs once, and a SIGKILLed worker's
-trials are recovered by the others within the lease.
+Workers wake on LISTEN/NOTIFY, not on polling; an idle worker's polls cost
+the database one read each; trials created through the API process spread
+over the workers, each runs once, and a SIGKILLed worker's trials are
+recovered by the others within the lease.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import psycopg
 import pytest
 
 from kallisti.domain.record import result_lines
+from pg_wire import StatementCounter
 from support import (
     TERMINAL,
     ProbeTarget,
@@ -223,3 +225,49 @@ def test_fleet_runs_each_trial_once_and_recovers_a_killed_workers_trials(
         assert chaos[f"/chaos/{trial['parameters']['n']}"] == 1
     survivors = [worker for worker in workers if worker is not victim]
     assert all(fleet.trials_run_by(worker) > 0 for worker in survivors)
+
+
+def test_an_idle_worker_polls_with_one_read_and_opens_no_transaction(
+    database_url: str, tmp_path: Path
+) -> None:
+    # The worker reaches PostgreSQL through a proxy that notes every statement
+    # it sends: what the server receives, BEGIN and COMMIT included.
+    subprocess.run(
+        [sys.executable, "-m", "kallisti", "migrate"],
+        env={**os.environ, "KALLISTI_DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+    )
+    poll_seconds = 0.2
+    with StatementCounter() as counter:
+        through_proxy = database_url.replace(":5432/", f":{counter.port}/")
+        fleet = Fleet(
+            f"{through_proxy}?sslmode=disable&gssencmode=disable",
+            tmp_path,
+            KALLISTI_LISTEN_POLL_INTERVAL_SECONDS=str(poll_seconds),
+            KALLISTI_POLL_INTERVAL_SECONDS=str(poll_seconds),
+            KALLISTI_LEASE_SECONDS="30",  # a heartbeat every 10 s
+        )
+        try:
+            worker = fleet.start_worker()
+            with psycopg.connect(_libpq(database_url), autocommit=True) as conn:
+
+                def has_beaten() -> bool:
+                    assert worker.poll() is None, "the worker exited"
+                    return bool(conn.execute("SELECT 1 FROM workers").fetchone())
+
+                _wait_until(has_beaten, 60, "the worker's first heartbeat")
+            time.sleep(1)  # its start-up (first claim, first look at schedules)
+            counter.take()
+            time.sleep(10 * poll_seconds)
+            idle = [s for s in counter.take() if s not in ("", ";")]  # ; pings
+        finally:
+            fleet.stop()
+
+    polls = [s for s in idle if s.startswith("SELECT (EXISTS")]
+    assert len(polls) >= 3, idle
+    opened = [s for s in idle if s.split()[0].upper() in ("BEGIN", "COMMIT")]
+    assert opened == [], "an idle worker opened transactions"
+    assert not any("UPDATE trials" in s or "FOR UPDATE" in s for s in idle), idle
+    # Besides its polls, at most a heartbeat and a look for due schedules.
+    assert len(idle) - len(polls) <= 2, idle

@@ -1,30 +1,23 @@
-"""What an idle `kallisti worker` asks of PostgreSQL, seen on the wire.
+"""A loopback proxy to the local PostgreSQL that notes the statements its
+clients send, read from the wire protocol: what the server receives, counted
+without the server's statement log.
 
-A fleet of idle workers must cost the database next to nothing: each poll is
-one read that locks nothing (no claim transaction, no BEGIN/COMMIT), and the
-heartbeat is one statement. The worker reaches PostgreSQL through a loopback
-proxy that reads the client's protocol messages, so the test counts exactly
-the statements the server receives.
+    with StatementCounter() as counter:
+        url = f"postgresql://postgres@127.0.0.1:{counter.port}/db?sslmode=disable"
+        ...
+        counter.take()  # the statements sent since the last take
 """
 
 from __future__ import annotations
 
 import socket
 import struct
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any, Self
 
-import psycopg
-import pytest
+__all__ = ["StatementCounter"]
 
-from support import create_postgres_database, drop_postgres_database, end_processes
-
-POLL_SECONDS = 0.2
 # Frontend messages sent before the startup message, without a type byte.
 _SSL_REQUEST, _GSSENC_REQUEST = 80877103, 80877104
 
@@ -33,7 +26,8 @@ _SSL_REQUEST, _GSSENC_REQUEST = 80877103, 80877104
 class StatementCounter:
     """A TCP proxy to 127.0.0.1:5432 that notes each statement clients send:
     simple queries ('Q') by their text, extended-protocol executions ('E') by
-    the text of the statement they run."""
+    the text of the statement they run. Clients must not ask for TLS
+    (`sslmode=disable`, `gssencmode=disable`): the proxy reads plain text."""
 
     statements: list[str] = field(default_factory=list)
     port: int = 0
@@ -48,6 +42,13 @@ class StatementCounter:
     def stop(self) -> None:
         if self._listener is not None:
             self._listener.close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
 
     def take(self) -> list[str]:
         """The statements noted since the last call."""
@@ -121,70 +122,3 @@ def _pipe(source: socket.socket, destination: socket.socket) -> None:
         pass
     finally:
         destination.close()
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    url = create_postgres_database()
-    yield url
-    drop_postgres_database(url)
-
-
-@pytest.fixture
-def counter() -> Iterator[StatementCounter]:
-    proxy = StatementCounter()
-    proxy.start()
-    yield proxy
-    proxy.stop()
-
-
-def test_an_idle_worker_polls_with_one_read_and_opens_no_transaction(
-    database_url: str, counter: StatementCounter, tmp_path: Path
-) -> None:
-    environment = {"KALLISTI_DATABASE_URL": database_url}
-    subprocess.run(
-        [sys.executable, "-m", "kallisti", "migrate"],
-        env={**environment, "PATH": "/usr/bin:/bin"},
-        check=True,
-        capture_output=True,
-    )
-    through_proxy = database_url.replace(":5432/", f":{counter.port}/")
-    with (tmp_path / "worker.log").open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "kallisti", "worker"],
-            env={
-                "PATH": "/usr/bin:/bin",
-                "KALLISTI_DATABASE_URL": f"{through_proxy}?sslmode=disable"
-                "&gssencmode=disable",
-                "KALLISTI_LISTEN_POLL_INTERVAL_SECONDS": str(POLL_SECONDS),
-                "KALLISTI_POLL_INTERVAL_SECONDS": str(POLL_SECONDS),
-            },
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        name = database_url.rsplit("/", 1)[1]
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}") as conn:
-            deadline = time.monotonic() + 60
-            while conn.execute("SELECT 1 FROM workers").fetchone() is None:
-                assert worker.poll() is None, (tmp_path / "worker.log").read_text()
-                assert time.monotonic() < deadline, "the worker never beat"
-                time.sleep(0.1)
-                conn.rollback()
-        time.sleep(1)  # start-up (migration check, first claim) is over
-        counter.take()
-        time.sleep(10 * POLL_SECONDS)
-        idle = [s for s in counter.take() if s not in ("", ";")]
-    finally:
-        end_processes([worker])
-
-    polls = [s for s in idle if s.startswith("SELECT (EXISTS")]
-    others = [s for s in idle if s not in polls]
-    assert len(polls) >= 3, idle  # it does poll
-    transactions = [
-        s for s in idle if s.split()[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK")
-    ]
-    assert transactions == [], "an idle worker opened transactions"
-    # Besides its polls, at most a heartbeat and a look for due schedules.
-    assert len(others) <= 2, others
-    assert not any("UPDATE trials" in s or "FOR UPDATE" in s for s in idle), idle
