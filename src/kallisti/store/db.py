@@ -107,9 +107,9 @@ def single_statement_engine(engine: Engine) -> Engine:
     Such a statement is atomic by itself, so it needs no BEGIN and COMMIT:
     on SQLite a read skips BEGIN (a write still takes the write lock with
     BEGIN IMMEDIATE, see `Repository._write_one_statement`); on PostgreSQL
-    the connection is in autocommit, which saves two round trips, and two of
-    the three statements an idle worker's poll or heartbeat would otherwise
-    make. Under READ COMMITTED each statement sees its own snapshot anyway.
+    the connection is in autocommit, which saves the two round trips that
+    were two of every three statements an idle worker sent. Under READ
+    COMMITTED each statement sees a snapshot of its own anyway.
     """
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT")
