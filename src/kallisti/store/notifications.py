@@ -21,8 +21,9 @@ class NotificationRepository(Repository):
     """Reads and replaces the notification settings."""
 
     def get(self) -> NotificationSettings:
-        """The current settings (empty ones when never set)."""
-        with self._read() as conn:
+        """The current settings (empty ones when never set); read after every
+        trial that ends, in one statement."""
+        with self._read_one_statement() as conn:
             row = conn.execute(
                 sa.select(notification_settings).where(
                     notification_settings.c.id == _ROW_ID
